@@ -1,0 +1,1 @@
+"""FSSUAVL on Flower: federated SSL of one encoder on unpaired images and audio."""

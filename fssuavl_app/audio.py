@@ -1,0 +1,85 @@
+"""Audio front-end: waveform -> 2 s crop -> 128-bin log-mel -> (3, S, S) "image".
+
+All steps are batched tensor ops that run on the training device, in fp32
+(outside any autocast: FFTs and the mel matmul need full precision).
+Decoding files is not done here: readers give mono 16 kHz float waveforms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+import torchaudio
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """Front-end settings; stored in checkpoints so evaluation rebuilds the same input."""
+
+    sample_rate: int = 16_000
+    clip_seconds: float = 2.0
+    n_mels: int = 128
+    n_fft: int = 1024
+    win_length: int = 400  # 25 ms
+    hop_length: int = 160  # 10 ms -> 201 frames per 2 s
+    time_frames: int = 128  # time axis resized to this (the paper's 128x128)
+    # Fixed normalisation of ln(mel power + 1e-6), measured once on speech and
+    # the built-in sounds (bench/audio_stats.py); not per dataset, not per clip.
+    log_mel_mean: float = -3.0
+    log_mel_std: float = 4.0
+
+    @property
+    def clip_samples(self) -> int:
+        return int(round(self.clip_seconds * self.sample_rate))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def crop_clips(waves: torch.Tensor, lengths: torch.Tensor, clip_samples: int, *,
+               random: bool, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cut one clip per row: (N, L) padded waveforms with true `lengths` -> (N, clip_samples).
+
+    Train (`random=True`): a uniformly random start per row. Eval: the centre.
+    Rows shorter than the clip are zero-padded at the end.
+    """
+    lengths = lengths.to(waves.device)
+    room = (lengths - clip_samples).clamp(min=0)
+    if random:
+        u = torch.rand(len(lengths), device=waves.device, generator=generator)
+        start = (u * (room + 1).to(u.dtype)).long().clamp(max=room)
+    else:
+        start = room // 2
+    pos = start[:, None] + torch.arange(clip_samples, device=waves.device)[None, :]
+    valid = pos < lengths[:, None]
+    padded = F.pad(waves, (0, clip_samples))  # so gathered positions stay in range
+    return torch.where(valid, padded.gather(1, pos), torch.zeros((), device=waves.device))
+
+
+class AudioFrontend(torch.nn.Module):
+    """(N, clip_samples) waveforms -> normalised log-mel (N, 1, n_mels, time_frames), fp32."""
+
+    def __init__(self, spec: AudioSpec = AudioSpec()):
+        super().__init__()
+        self.spec = spec
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=spec.sample_rate, n_fft=spec.n_fft, win_length=spec.win_length,
+            hop_length=spec.hop_length, n_mels=spec.n_mels, power=2.0)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=clips.device.type, enabled=False):
+            mel = self.mel(clips.float())  # (N, n_mels, frames)
+        logmel = torch.log(mel + 1e-6)
+        logmel = F.interpolate(logmel[:, None], size=(self.spec.n_mels, self.spec.time_frames),
+                               mode="bilinear", align_corners=False)
+        return (logmel - self.spec.log_mel_mean) / self.spec.log_mel_std
+
+
+def to_encoder_input(spectrograms: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 1, F, T) -> (N, 3, size, size): resize if needed, expand (no copy) to 3 channels."""
+    if spectrograms.shape[-2:] != (size, size):
+        spectrograms = F.interpolate(spectrograms, size=(size, size), mode="bilinear",
+                                     align_corners=False)
+    return spectrograms.expand(-1, 3, -1, -1)

@@ -1,0 +1,148 @@
+"""Per-sample random views, batched on the device.
+
+torchvision's v2 transforms on a batched tensor draw ONE parameter set for the
+whole batch, which is wrong for contrastive learning; here every sample draws
+its own crop, flip, jitter, grayscale, masks and noise from `generator`, on
+every call (never once at dataset build time).
+
+Image views (SimCLR / Viewmaker "expert" recipe, without blur): random
+resized crop (scale 0.2-1, ratio 3/4-4/3), horizontal flip p=0.5, colour
+jitter (brightness, contrast, saturation 0.4, hue 0.1) with p=0.8, grayscale
+p=0.2, then fixed ImageNet normalisation.
+Spectrogram views: the random 2 s crop position is drawn in `audio.crop_clips`;
+here one frequency mask and one time mask (each up to 1/4 of the axis, filled
+with 0 = the normalised mean) and Gaussian noise (std 0.25 in normalised units).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+IMAGE_MEAN = (0.485, 0.456, 0.406)
+IMAGE_STD = (0.229, 0.224, 0.225)
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def _uniform(n: int, lo: float, hi: float, device, generator) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, device=device, generator=generator)
+
+
+def _bernoulli(n: int, p: float, device, generator) -> torch.Tensor:
+    return torch.rand(n, device=device, generator=generator) < p
+
+
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)
+
+
+def normalise_images(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) floats in [0, 1] -> normalised with fixed ImageNet statistics."""
+    mean = torch.tensor(IMAGE_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGE_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def eval_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Deterministic eval input: uint8 (N, 3, H, W) -> normalised float (N, 3, size, size)."""
+    x = images.float() / 255.0
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
+                          antialias=True)
+    return normalise_images(x)
+
+
+def random_resized_crop_flip(x: torch.Tensor, size: int, generator: torch.Generator | None,
+                             scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """Per-sample crop of area `scale`, aspect `ratio`, flipped with p=0.5, resized to size.
+
+    One `grid_sample` call for the batch; crops larger than the image are
+    shrunk to fit (torchvision falls back to a centre crop instead).
+    """
+    n, dev = x.shape[0], x.device
+    area = _uniform(n, *scale, dev, generator)
+    log_r = _uniform(n, math.log(ratio[0]), math.log(ratio[1]), dev, generator)
+    aspect = torch.exp(log_r)
+    w = torch.sqrt(area * aspect).clamp(max=1.0)  # fraction of the width
+    h = torch.sqrt(area / aspect).clamp(max=1.0)
+    cx = (1 - w) * (2 * torch.rand(n, device=dev, generator=generator) - 1)
+    cy = (1 - h) * (2 * torch.rand(n, device=dev, generator=generator) - 1)
+    flip = torch.where(_bernoulli(n, 0.5, dev, generator), -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3, device=dev)
+    theta[:, 0, 0], theta[:, 0, 2] = w * flip, cx
+    theta[:, 1, 1], theta[:, 1, 2] = h, cy
+    grid = F.affine_grid(theta, [n, x.shape[1], size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
+                         align_corners=False)
+
+
+def _rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
+    """Rotate hue by `turns` (N,) of a full circle in YIQ space (a linear map per sample)."""
+    to_yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                           [0.211, -0.523, 0.312]], device=x.device, dtype=x.dtype)
+    from_yiq = torch.linalg.inv(to_yiq)
+    c, s = torch.cos(2 * math.pi * turns), torch.sin(2 * math.pi * turns)
+    rot = torch.zeros(len(turns), 3, 3, device=x.device, dtype=x.dtype)
+    rot[:, 0, 0], rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = 1, c, -s, s, c
+    m = from_yiq @ rot @ to_yiq  # (N, 3, 3)
+    return torch.einsum("nij,njhw->nihw", m, x)
+
+
+def colour_jitter(x: torch.Tensor, generator: torch.Generator | None, p: float = 0.8,
+                  strength: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
+                  ) -> torch.Tensor:
+    """Per-sample brightness, contrast, saturation and hue jitter, each sample with prob p."""
+    n, dev = x.shape[0], x.device
+    b, c, s, h = strength
+    on = _bernoulli(n, p, dev, generator).view(n, 1, 1, 1)
+    bright = _uniform(n, 1 - b, 1 + b, dev, generator).view(n, 1, 1, 1)
+    contrast = _uniform(n, 1 - c, 1 + c, dev, generator).view(n, 1, 1, 1)
+    satur = _uniform(n, 1 - s, 1 + s, dev, generator).view(n, 1, 1, 1)
+    hue = _uniform(n, -h, h, dev, generator)
+    y = (x * bright).clamp(0, 1)
+    mean = _luma(y).mean(dim=(2, 3), keepdim=True)
+    y = ((y - mean) * contrast + mean).clamp(0, 1)
+    gray = _luma(y)
+    y = ((y - gray) * satur + gray).clamp(0, 1)
+    y = _rotate_hue(y, hue).clamp(0, 1)
+    return torch.where(on, y, x)
+
+
+def random_grayscale(x: torch.Tensor, generator: torch.Generator | None, p: float = 0.2
+                     ) -> torch.Tensor:
+    on = _bernoulli(x.shape[0], p, x.device, generator).view(-1, 1, 1, 1)
+    return torch.where(on, _luma(x).expand_as(x), x)
+
+
+def image_views(images: torch.Tensor, size: int, generator: torch.Generator | None
+                ) -> torch.Tensor:
+    """One random view per sample: uint8 (N, 3, H, W) -> normalised float (N, 3, size, size)."""
+    x = images.float() / 255.0
+    x = random_resized_crop_flip(x, size, generator)
+    x = colour_jitter(x, generator)
+    x = random_grayscale(x, generator)
+    return normalise_images(x)
+
+
+def _band_mask(n: int, length: int, max_width: int, device, generator) -> torch.Tensor:
+    """(N, length) bool: one band per row of width U[0, max_width) at a random start."""
+    width = (torch.rand(n, device=device, generator=generator) * max_width).long()
+    start = (torch.rand(n, device=device, generator=generator) * (length - width + 1)).long()
+    pos = torch.arange(length, device=device)[None, :]
+    return (pos >= start[:, None]) & (pos < (start + width)[:, None])
+
+
+def spectrogram_views(spectrograms: torch.Tensor, generator: torch.Generator | None,
+                      noise_std: float = 0.25, max_mask_frac: float = 0.25) -> torch.Tensor:
+    """Masks and noise per sample on normalised log-mels (N, 1, F, T) -> same shape."""
+    n, _, nf, nt = spectrograms.shape
+    dev = spectrograms.device
+    fmask = _band_mask(n, nf, max(1, int(nf * max_mask_frac)), dev, generator)
+    tmask = _band_mask(n, nt, max(1, int(nt * max_mask_frac)), dev, generator)
+    masked = fmask[:, None, :, None] | tmask[:, None, None, :]
+    x = spectrograms.masked_fill(masked, 0.0)
+    noise = torch.randn(x.shape, device=dev, generator=generator)
+    return x + noise_std * noise

@@ -1,0 +1,120 @@
+"""Self-describing checkpoints: safetensors weights + JSON metadata, written atomically.
+
+A run directory holds `round-XXXX.safetensors` + `round-XXXX.json` per round.
+The JSON has the round, the full run config, the model arguments, the audio
+front-end settings and the round's metrics: enough to rebuild the model and
+its inputs without anything else (`load_checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .audio import AudioSpec
+from .models import ModelArgs, SSLModel, build_model
+
+FORMAT = "fssuavl-checkpoint/1"
+_NAME = re.compile(r"^round-(\d{4,})\.json$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt or not one of ours."""
+
+
+@dataclass
+class Checkpoint:
+    round: int
+    state_dict: dict[str, torch.Tensor]
+    model_args: ModelArgs
+    audio_spec: AudioSpec
+    run_config: dict[str, Any]
+    metrics: dict[str, Any]
+    path: Path
+
+    def build_model(self) -> SSLModel:
+        model = build_model(self.model_args)
+        model.load_state_dict(self.state_dict)
+        return model
+
+
+def checkpoint_paths(run_dir: Path, round_: int) -> tuple[Path, Path]:
+    stem = Path(run_dir) / f"round-{round_:04d}"
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write via a temporary file in the same folder, then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_checkpoint(run_dir: Path, round_: int, state_dict: dict[str, torch.Tensor],
+                    model_args: ModelArgs, audio_spec: AudioSpec, run_config: dict[str, Any],
+                    metrics: dict[str, Any]) -> Path:
+    """Weights first, then the JSON that names them: a JSON present means a whole checkpoint."""
+    weights_path, meta_path = checkpoint_paths(run_dir, round_)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    _atomic_write(weights_path, lambda tmp: save_file(tensors, tmp))
+    meta = {"format": FORMAT, "round": round_, "weights": weights_path.name,
+            "model_args": model_args.to_dict(), "audio_spec": audio_spec.to_dict(),
+            "run_config": run_config, "metrics": metrics}
+
+    def write_json(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            json.dump(meta, fh, indent=2, sort_keys=True)
+
+    _atomic_write(meta_path, write_json)
+    return meta_path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load from a checkpoint's .json or .safetensors path."""
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    if not meta_path.is_file():
+        raise CheckpointError(f"no checkpoint metadata at {meta_path}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{meta_path} is not readable JSON: {exc}") from exc
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_path} is not an FSSUAVL checkpoint "
+                              f"(format {meta.get('format')!r}, expected {FORMAT!r})")
+    weights = meta_path.parent / meta["weights"]
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors raises several types for bad files
+        raise CheckpointError(f"cannot read weights {weights}: {exc}") from exc
+    return Checkpoint(round=int(meta["round"]), state_dict=state,
+                      model_args=ModelArgs(**meta["model_args"]),
+                      audio_spec=AudioSpec(**meta["audio_spec"]), run_config=meta["run_config"],
+                      metrics=meta["metrics"], path=meta_path)
+
+
+def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """(round, json path) of every complete checkpoint in `run_dir`, by round."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in run_dir.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir: str | Path) -> Checkpoint | None:
+    found = list_checkpoints(run_dir)
+    return load_checkpoint(found[-1][1]) if found else None

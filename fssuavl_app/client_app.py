@@ -1,0 +1,84 @@
+"""ClientApp: local SimCLR on the client's unpaired image and audio shard.
+
+The client finds its shard from its node config: `partition-id` and
+`num-partitions` (set by the simulation for each virtual SuperNode).
+Every reply carries the same array and metric keys whatever the client's
+role, as FedAvg requires.
+"""
+
+from __future__ import annotations
+
+from logging import INFO
+
+from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.common import log
+
+from .audio import AudioSpec
+from .config import RunConfig
+from .data import open_sources
+from .devices import pick_device
+from .inputs import InputPipeline
+from .models import build_model
+from .server_app import model_args_of
+from .shards import client_generator, load_local_data, partition_for
+from .train import MODALITIES, TrainSettings, train_locally
+
+app = ClientApp()
+
+
+def partition_of(node_config: dict) -> tuple[int, int]:
+    """(partition id, number of partitions) from the node config, with a clear error."""
+    try:
+        pid, count = int(node_config["partition-id"]), int(node_config["num-partitions"])
+    except KeyError as exc:
+        raise ValueError(f"node config lacks {exc.args[0]!r}; start the SuperNode with "
+                         "--node-config 'partition-id=K num-partitions=N'") from exc
+    if not 0 <= pid < count:
+        raise ValueError(f"partition-id {pid} is outside 0..{count - 1}")
+    return pid, count
+
+
+def settings_of(cfg: RunConfig) -> TrainSettings:
+    return TrainSettings(epochs=cfg.local_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                         momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                         temperature=cfg.temperature)
+
+
+@app.query()
+def describe(msg: Message, context: Context) -> Message:
+    """Tell the server which partition this node holds."""
+    pid, count = partition_of(context.node_config)
+    metrics = MetricRecord({"partition-id": pid, "num-partitions": count})
+    return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)
+
+
+@app.train()
+def train(msg: Message, context: Context) -> Message:
+    cfg = RunConfig.from_run_config(context.run_config)
+    pid, count = partition_of(context.node_config)
+    global_round = int(msg.content["config"]["global-round"])
+    sources = open_sources(cfg)
+    shard = partition_for(cfg, sources, count)[pid]
+    data = load_local_data(sources, shard)
+
+    device = pick_device(cfg.device)
+    model = build_model(model_args_of(cfg))
+    model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
+    model.to(device)
+    pipeline = InputPipeline(cfg.input_size, AudioSpec(), device)
+    result = train_locally(model, data, pipeline, settings_of(cfg),
+                           client_generator(cfg.seed, global_round, pid))
+
+    n = result.num_examples
+    log(INFO, "round %d client %d (%s): %d img + %d aud, loss img %.3f aud %.3f, %.1f s on %s",
+        global_round, pid, shard.role, n["image"], n["audio"], result.mean_loss["image"],
+        result.mean_loss["audio"], result.seconds, device)
+    metrics = {"num-examples": n["image"] + n["audio"], "partition-id": pid,
+               "train-seconds": result.seconds, "steps": result.steps}
+    for m in MODALITIES:
+        metrics[f"num-{m}"] = n[m]
+        metrics[f"loss-{m}"] = float(result.mean_loss[m])
+    content = RecordDict({"arrays": ArrayRecord(model.state_dict()),
+                          "metrics": MetricRecord(metrics)})
+    return Message(content=content, reply_to=msg)

@@ -1,0 +1,159 @@
+"""One typed, validated view of the Flower run config.
+
+`RunConfig.from_run_config(context.run_config)` is the only way the apps read
+their settings. Keys are the dashed names used in `pyproject.toml` and
+`conf/*.toml`; unknown keys, wrong types and out-of-range values raise
+`ConfigError` with a message naming the key and what is allowed.
+
+`python -m fssuavl_app.config --help` lists every key with its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+ARCHS = ("resnet18",)
+IMAGE_DATASETS = ("synthetic-shapes",)
+AUDIO_DATASETS = ("synthetic-sounds",)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A run-config key is unknown or has a bad value."""
+
+
+def _opt(default: Any, help: str, *, choices: tuple | None = None,
+         lo: float | None = None, hi: float | None = None) -> Any:
+    return field(default=default,
+                 metadata={"help": help, "choices": choices, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """All settings of one federated pretraining run (see field help)."""
+
+    num_server_rounds: int = _opt(20, "FL rounds to run (total, counting resumed ones)", lo=1)
+    fraction_train: float = _opt(0.1, "share of clients sampled per round", lo=0.0, hi=1.0)
+    local_epochs: int = _opt(2, "local epochs E per selected client", lo=1)
+    batch_size: int = _opt(32, "samples per single-modality batch", lo=2)
+    lr: float = _opt(0.03, "SGD learning rate", lo=0.0)
+    momentum: float = _opt(0.9, "SGD momentum", lo=0.0, hi=1.0)
+    weight_decay: float = _opt(1e-4, "SGD weight decay", lo=0.0)
+    temperature: float = _opt(0.5, "NT-Xent temperature tau", lo=1e-6)
+    arch: str = _opt("resnet18", "encoder architecture", choices=ARCHS)
+    proj_dim: int = _opt(128, "projection output dimension", lo=1)
+    proj_hidden_dim: int = _opt(0, "projection MLP hidden width; 0 = one linear layer", lo=0)
+    input_size: int = _opt(64, "encoder input side in pixels (images and spectrograms)", lo=16)
+    seed: int = _opt(0, "seed for data, partitions, client sampling and views", lo=0)
+    image_dataset: str = _opt("synthetic-shapes", "image dataset", choices=IMAGE_DATASETS)
+    audio_dataset: str = _opt("synthetic-sounds", "audio dataset", choices=AUDIO_DATASETS)
+    synthetic_train_per_class: int = _opt(300, "built-in data: train samples per class", lo=1)
+    synthetic_test_per_class: int = _opt(50, "built-in data: test samples per class", lo=1)
+    dirichlet_alpha: float = _opt(0.5, "Dirichlet concentration over labels (lower = more skew)",
+                                  lo=1e-6)
+    min_partition_size: int = _opt(2, "fewest samples a client may hold of each modality it uses",
+                                   lo=1)
+    frac_image_only: float = _opt(0.0, "share of clients that train on images only", lo=0.0, hi=1.0)
+    frac_audio_only: float = _opt(0.0, "share of clients that train on audio only", lo=0.0, hi=1.0)
+    eval_every: int = _opt(5, "central kNN monitor every N rounds (and on round 0 and the last)",
+                           lo=1)
+    knn_k: int = _opt(200, "kNN monitor neighbours", lo=1)
+    knn_t: float = _opt(0.1, "kNN monitor temperature", lo=1e-6)
+    output_dir: str = _opt("runs", "folder that holds run directories")
+    run_name: str = _opt("", "run directory name; empty = timestamp")
+    resume: str = _opt("", "run directory to continue from its last checkpoint")
+    device: str = _opt("auto", "training device; auto = cuda when available", choices=DEVICES)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_value(f, getattr(self, f.name))
+        if self.frac_image_only + self.frac_audio_only > 1.0 + 1e-9:
+            raise ConfigError(
+                "frac-image-only + frac-audio-only must be <= 1 "
+                f"(got {self.frac_image_only} + {self.frac_audio_only}); "
+                "the rest of the clients hold both modalities")
+
+    @classmethod
+    def from_run_config(cls, run_config: Mapping[str, Any]) -> "RunConfig":
+        """Build from Flower's flat, dashed run config; reject unknown keys."""
+        by_key = {key_of(f.name): f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for key, value in run_config.items():
+            if key not in by_key:
+                raise ConfigError(
+                    f"unknown run-config key {key!r}; allowed keys: {', '.join(sorted(by_key))}")
+            kwargs[by_key[key].name] = _coerce(by_key[key], value)
+        return cls(**kwargs)
+
+    def to_run_config(self) -> dict[str, Any]:
+        """The flat, dashed dict that `from_run_config` reads (stored in checkpoints)."""
+        return {key_of(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return ("image", "audio")
+
+
+def key_of(field_name: str) -> str:
+    return field_name.replace("_", "-")
+
+
+def _coerce(f: dataclasses.Field, value: Any) -> Any:
+    """TOML gives `lr=1` as an int; accept ints for floats, nothing else loose."""
+    want = {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+        raise ConfigError(f"run-config key {key_of(f.name)!r} must be {want.__name__}, "
+                          f"got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _check_value(f: dataclasses.Field, value: Any) -> None:
+    meta, key = f.metadata, key_of(f.name)
+    if meta["choices"] is not None and value not in meta["choices"]:
+        raise ConfigError(f"run-config key {key!r} is {value!r}; allowed values: "
+                          f"{', '.join(map(repr, meta['choices']))}")
+    if meta["lo"] is not None and value < meta["lo"]:
+        raise ConfigError(f"run-config key {key!r} is {value!r}; it must be >= {meta['lo']}")
+    if meta["hi"] is not None and value > meta["hi"]:
+        raise ConfigError(f"run-config key {key!r} is {value!r}; it must be <= {meta['hi']}")
+
+
+def describe_keys() -> str:
+    """One line per key: name, default, allowed values, help."""
+    lines = []
+    for f in dataclasses.fields(RunConfig):
+        m = f.metadata
+        allowed = ""
+        if m["choices"]:
+            allowed = f" one of {', '.join(m['choices'])}."
+        elif m["lo"] is not None or m["hi"] is not None:
+            allowed = f" range [{m['lo'] if m['lo'] is not None else ''}, " \
+                      f"{m['hi'] if m['hi'] is not None else ''}]."
+        lines.append(f"  {key_of(f.name):28s} default {f.default!r:20s} {m['help']}.{allowed}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m fssuavl_app.config",
+        description="Run-config keys of the FSSUAVL Flower app. Override them with "
+                    "`flwr run . --run-config 'key=value ...'` or a conf/*.toml file.",
+        epilog=describe_keys(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", metavar="TOML", help="validate a run-config TOML file")
+    args = parser.parse_args(argv)
+    if args.check:
+        import tomllib
+        with open(args.check, "rb") as fh:
+            cfg = RunConfig.from_run_config(tomllib.load(fh))
+        print(f"{args.check}: OK ({len(cfg.to_run_config())} keys)")
+    else:
+        print(describe_keys())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Evaluation of encoders: kNN monitor (more protocols follow)."""

@@ -1,0 +1,36 @@
+"""The run's partition and a client's local data, as the ClientApp and ServerApp see them."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .config import RunConfig
+from .data import Source, load_images, load_waveforms
+from .partitions import ClientShard, build_partition
+from .train import LocalData
+
+
+def partition_for(cfg: RunConfig, sources: dict[str, Source], num_clients: int
+                  ) -> list[ClientShard]:
+    """All clients' shards of the train split, from labels only (no decoding)."""
+    return build_partition(sources["image"].labels("train"), sources["audio"].labels("train"),
+                           num_clients, alpha=cfg.dirichlet_alpha,
+                           min_size=cfg.min_partition_size, frac_image_only=cfg.frac_image_only,
+                           frac_audio_only=cfg.frac_audio_only, seed=cfg.seed)
+
+
+def load_local_data(sources: dict[str, Source], shard: ClientShard) -> LocalData:
+    """Decode exactly the items of `shard` that its role uses."""
+    images = audio = None
+    if shard.role in ("image", "both") and len(shard.image):
+        images = load_images(sources["image"], "train", shard.image)
+    if shard.role in ("audio", "both") and len(shard.audio):
+        audio = load_waveforms(sources["audio"], "train", shard.audio)
+    return LocalData(images=images, audio=audio)
+
+
+def client_generator(seed: int, global_round: int, partition_id: int) -> torch.Generator:
+    """The CPU generator of one client in one round; it seeds everything random there."""
+    value = np.random.SeedSequence([seed, global_round, partition_id]).generate_state(1)[0]
+    return torch.Generator().manual_seed(int(value))

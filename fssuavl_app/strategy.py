@@ -1,0 +1,102 @@
+"""FedAvg with seeded client sampling by partition id, global round numbers and
+per-modality metric averaging.
+
+Flower's FedAvg samples node ids with an unseeded `random.sample`, and node ids
+are random per run; here the server learns each node's partition id once
+(`discover_partitions`) and samples partition ids from (seed, round), so a
+run and its resumption pick the same clients. Replies are aggregated in
+partition order so the floating-point sum does not depend on arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from logging import INFO, WARNING
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+from flwr.common import log
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg
+
+from .train import MODALITIES
+
+QUERY_DESCRIBE = "query"
+
+
+def discover_partitions(grid: Grid, timeout: float = 600.0) -> dict[int, int]:
+    """Ask every connected node for its partition id: {partition id: node id}."""
+    node_ids = sorted(grid.get_node_ids())
+    messages = [Message(content=RecordDict({"config": ConfigRecord({})}),
+                        message_type=QUERY_DESCRIBE, dst_node_id=n) for n in node_ids]
+    found: dict[int, int] = {}
+    for reply in grid.send_and_receive(messages, timeout=timeout):
+        if reply.has_error():
+            log(WARNING, "node %s did not describe itself: %s", reply.metadata.src_node_id,
+                reply.error.reason)
+            continue
+        pid = int(reply.content["metrics"]["partition-id"])
+        if pid in found:
+            raise RuntimeError(f"two nodes claim partition {pid}: check their node config")
+        found[pid] = reply.metadata.src_node_id
+    if not found:
+        raise RuntimeError("no node answered; is the federation running?")
+    return found
+
+
+def sample_partitions(partition_ids: Iterable[int], fraction: float, seed: int,
+                      global_round: int) -> list[int]:
+    """max(1, floor(K * fraction)) partition ids, drawn from (seed, round), sorted."""
+    ids = sorted(partition_ids)
+    size = max(1, int(len(ids) * fraction + 1e-9))
+    rng = np.random.default_rng([seed, 303, global_round])
+    return sorted(int(i) for i in rng.choice(ids, size=size, replace=False))
+
+
+def aggregate_train_metrics(records: list[RecordDict], weighted_by_key: str) -> MetricRecord:
+    """Sums of counts; per-modality losses weighted by that modality's count; max seconds."""
+    metrics = [next(iter(r.metric_records.values())) for r in records]
+    out = {weighted_by_key: int(sum(m[weighted_by_key] for m in metrics))}
+    for mod in MODALITIES:
+        n = sum(m[f"num-{mod}"] for m in metrics)
+        out[f"num-{mod}"] = int(n)
+        out[f"loss-{mod}"] = (sum(m[f"loss-{mod}"] * m[f"num-{mod}"] for m in metrics) / n
+                              if n else 0.0)
+    out["clients"] = len(metrics)
+    out["client-seconds-sum"] = float(sum(m["train-seconds"] for m in metrics))
+    out["client-seconds-max"] = float(max(m["train-seconds"] for m in metrics))
+    return MetricRecord(out)
+
+
+class FssuavlFedAvg(FedAvg):
+    """FedAvg that samples partitions, injects the global round, remembers metrics."""
+
+    def __init__(self, *, partitions: dict[int, int], seed: int, round_offset: int,
+                 fraction_train: float):
+        super().__init__(fraction_train=fraction_train, fraction_evaluate=0.0,
+                         min_train_nodes=1, min_available_nodes=1,
+                         train_metrics_aggr_fn=aggregate_train_metrics)
+        self.partitions, self.seed, self.round_offset = partitions, seed, round_offset
+        self.node_to_partition = {n: p for p, n in partitions.items()}
+        self.train_metrics: dict[int, dict] = {}
+        self.sampled: dict[int, list[int]] = {}
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
+                        grid: Grid) -> Iterable[Message]:
+        global_round = self.round_offset + server_round
+        chosen = sample_partitions(self.partitions, self.fraction_train, self.seed, global_round)
+        self.sampled[global_round] = chosen
+        log(INFO, "round %d: training clients %s", global_round, chosen)
+        round_config = ConfigRecord({**dict(config), "server-round": server_round,
+                                     "global-round": global_round})
+        record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: round_config})
+        return self._construct_messages(record, [self.partitions[p] for p in chosen], "train")
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]
+                        ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        ordered = sorted(replies, key=lambda m: self.node_to_partition.get(
+            m.metadata.src_node_id, 1 << 62))
+        arrays, metrics = super().aggregate_train(server_round, ordered)
+        if metrics is not None:
+            self.train_metrics[self.round_offset + server_round] = dict(metrics)
+        return arrays, metrics

@@ -1,0 +1,45 @@
+import numpy as np
+import torch
+
+from fssuavl_app.audio import AudioFrontend, AudioSpec, crop_clips, to_encoder_input
+
+
+def test_centre_crop_and_zero_padding():
+    waves = torch.zeros(2, 10)
+    waves[0] = torch.arange(10.0)
+    waves[1, :4] = torch.arange(1.0, 5.0)
+    lengths = torch.tensor([10, 4])
+    out = crop_clips(waves, lengths, 6, random=False)
+    assert out[0].tolist() == [2, 3, 4, 5, 6, 7]  # centre of 10
+    assert out[1].tolist() == [1, 2, 3, 4, 0, 0]  # short clip padded at the end
+
+
+def test_random_crops_stay_inside_and_vary():
+    n, length, clip = 64, 100, 30
+    waves = torch.arange(float(length)).repeat(n, 1)
+    g = torch.Generator().manual_seed(0)
+    out = crop_clips(waves, torch.full((n,), length), clip, random=True, generator=g)
+    starts = out[:, 0]
+    assert (starts >= 0).all() and (starts <= length - clip).all()
+    assert (out[:, 1:] - out[:, :-1] == 1).all()  # contiguous
+    assert len(set(starts.tolist())) > 10  # per-sample positions
+    again = crop_clips(waves, torch.full((n,), length), clip, random=True, generator=g)
+    assert not torch.equal(out, again)  # fresh randomness on every call
+
+
+def test_frontend_shapes_and_values():
+    spec = AudioSpec()
+    t = torch.arange(spec.clip_samples) / spec.sample_rate
+    clips = torch.stack([torch.sin(2 * np.pi * 440 * t), torch.zeros_like(t)])
+    mel = AudioFrontend(spec)(clips)
+    assert mel.shape == (2, 1, 128, 128) and mel.dtype == torch.float32
+    assert torch.isfinite(mel).all()
+    # the 440 Hz tone lights up a low mel band far above silence
+    assert mel[0, 0].mean(1).argmax() < 40 and mel[0].max() > mel[1].max() + 5
+
+
+def test_encoder_input_is_expanded_not_copied():
+    x = to_encoder_input(torch.randn(3, 1, 128, 128), 64)
+    assert x.shape == (3, 3, 64, 64) and x.stride(1) == 0
+    same = to_encoder_input(torch.randn(2, 1, 128, 128), 128)
+    assert same.shape == (2, 3, 128, 128)

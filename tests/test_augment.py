@@ -1,0 +1,41 @@
+import torch
+
+from fssuavl_app.augment import eval_images, image_views, spectrogram_views
+from fssuavl_app.inputs import InputPipeline
+
+
+def test_image_views_are_per_sample_and_fresh():
+    images = torch.randint(0, 256, (1, 3, 40, 40), dtype=torch.uint8).repeat(6, 1, 1, 1)
+    g = torch.Generator().manual_seed(0)
+    v1 = image_views(images, 32, g)
+    assert v1.shape == (6, 3, 32, 32) and torch.isfinite(v1).all()
+    # same input image, different view per sample (one parameter set per batch would make them equal)
+    assert all(not torch.allclose(v1[0], v1[i]) for i in range(1, 6))
+    v2 = image_views(images, 32, g)
+    assert not torch.allclose(v1, v2)
+    # same seed, same views
+    assert torch.equal(image_views(images, 32, torch.Generator().manual_seed(0)), v1)
+
+
+def test_spectrogram_views_mask_and_noise_per_sample():
+    spec = torch.ones(5, 1, 32, 32) * 3
+    g = torch.Generator().manual_seed(1)
+    out = spectrogram_views(spec, g, noise_std=0.0)
+    masked = (out == 0).float().mean(dim=(1, 2, 3))
+    assert (masked < 0.5).all() and len(set(masked.tolist())) > 1
+    noisy = spectrogram_views(spec, g, noise_std=0.25)
+    assert noisy.std() > 0
+
+
+def test_pipeline_train_views_and_eval_inputs():
+    pipe = InputPipeline(32)
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (4, 3, 20, 20), dtype=torch.uint8)
+    a, b = pipe.train_views("image", images, g)
+    assert a.shape == b.shape == (4, 3, 32, 32) and not torch.allclose(a, b)
+    waves, lengths = torch.randn(3, 40000) * 0.1, torch.tensor([40000, 20000, 8000])
+    a, b = pipe.train_views("audio", (waves, lengths), g)
+    assert a.shape == b.shape == (3, 3, 32, 32) and not torch.allclose(a, b)
+    e1, e2 = pipe.eval_inputs("audio", (waves, lengths)), pipe.eval_inputs("audio", (waves, lengths))
+    assert torch.equal(e1, e2)  # evaluation is deterministic
+    assert torch.equal(pipe.eval_inputs("image", images), eval_images(images, 32))

@@ -1,0 +1,77 @@
+import json
+
+import pytest
+import torch
+
+from fssuavl_app.audio import AudioSpec
+from fssuavl_app.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints,
+                                    load_checkpoint, save_checkpoint)
+from fssuavl_app.config import RunConfig
+from fssuavl_app.models import ModelArgs, build_model
+from fssuavl_app.rundir import MetricsLog, RunDirError, read_metrics, resolve_run_dir
+
+
+def _save(run_dir, round_, model, metrics=None):
+    return save_checkpoint(run_dir, round_, model.state_dict(), model.args, AudioSpec(),
+                           RunConfig().to_run_config(), metrics or {"round": round_})
+
+
+def test_round_trip_rebuilds_the_model_from_the_checkpoint_alone(tmp_path):
+    model = build_model(ModelArgs(input_size=32, proj_hidden_dim=16))
+    path = _save(tmp_path, 3, model, {"knn-image-top1": 0.5})
+    ckpt = load_checkpoint(path)
+    assert ckpt.round == 3 and ckpt.metrics == {"knn-image-top1": 0.5}
+    assert ckpt.model_args == model.args and ckpt.audio_spec == AudioSpec()
+    assert ckpt.run_config == RunConfig().to_run_config()
+    rebuilt = ckpt.build_model()
+    for key, value in model.state_dict().items():
+        assert torch.equal(rebuilt.state_dict()[key], value), key
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*"))
+
+
+def test_latest_and_listing(tmp_path):
+    model = build_model(ModelArgs(input_size=32))
+    for r in (0, 1, 2):
+        _save(tmp_path, r, model)
+    (tmp_path / "round-0003.safetensors").write_bytes(b"partial")  # weights without JSON
+    assert [r for r, _ in list_checkpoints(tmp_path)] == [0, 1, 2]
+    assert latest_checkpoint(tmp_path).round == 2
+
+
+def test_corrupt_or_foreign_files_give_clear_errors(tmp_path):
+    model = build_model(ModelArgs(input_size=32))
+    path = _save(tmp_path, 0, model)
+    (tmp_path / "round-0000.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError, match="cannot read weights"):
+        load_checkpoint(path)
+    path.write_text("{broken")
+    with pytest.raises(CheckpointError, match="not readable JSON"):
+        load_checkpoint(path)
+    path.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(CheckpointError, match="not an FSSUAVL checkpoint"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="no checkpoint metadata"):
+        load_checkpoint(tmp_path / "missing.json")
+
+
+def test_run_dir_refuses_to_overwrite_and_resumes(tmp_path):
+    cfg = RunConfig(output_dir=str(tmp_path), run_name="r")
+    run_dir, resumed = resolve_run_dir(cfg)
+    assert resumed is None and run_dir.is_dir()
+    _save(run_dir, 0, build_model(ModelArgs(input_size=32)))
+    with pytest.raises(RunDirError, match="already holds a run"):
+        resolve_run_dir(cfg)
+    again, last = resolve_run_dir(RunConfig(resume=str(run_dir)))
+    assert again == run_dir and last.round == 0
+    with pytest.raises(RunDirError, match="no checkpoint"):
+        resolve_run_dir(RunConfig(resume=str(tmp_path / "nothing")))
+
+
+def test_metrics_log_truncates_rounds_after_the_resumed_checkpoint(tmp_path):
+    log = MetricsLog(tmp_path, resume_after=None)
+    for r in range(4):
+        log.write({"round": r, "loss-image": 1.0 / (r + 1)})
+    log.close()
+    MetricsLog(tmp_path, resume_after=1).close()
+    assert [m["round"] for m in read_metrics(tmp_path)] == [0, 1]
+    assert list((tmp_path / "tb").iterdir())

@@ -1,0 +1,43 @@
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fssuavl_app.config import ConfigError, RunConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_pyproject_defaults_match_the_dataclass():
+    defaults = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["flwr"]["app"]["config"]
+    assert RunConfig.from_run_config(defaults) == RunConfig()
+    assert set(defaults) == set(RunConfig().to_run_config())
+
+
+@pytest.mark.parametrize("preset", sorted((ROOT / "conf").glob("*.toml")), ids=lambda p: p.name)
+def test_presets_parse(preset):
+    RunConfig.from_run_config(tomllib.loads(preset.read_text()))
+
+
+def test_unknown_key_names_the_key_and_the_allowed_keys():
+    with pytest.raises(ConfigError, match="unknown run-config key 'learning-rate'.*lr"):
+        RunConfig.from_run_config({"learning-rate": 0.1})
+
+
+def test_bad_values_name_key_and_allowed_values():
+    with pytest.raises(ConfigError, match="'arch' is 'resnet50'; allowed values: 'resnet18'"):
+        RunConfig.from_run_config({"arch": "resnet50"})
+    with pytest.raises(ConfigError, match="'batch-size' must be int"):
+        RunConfig.from_run_config({"batch-size": "big"})
+    with pytest.raises(ConfigError, match="'fraction-train' is 1.5; it must be <= 1.0"):
+        RunConfig.from_run_config({"fraction-train": 1.5})
+    with pytest.raises(ConfigError, match="frac-image-only \\+ frac-audio-only"):
+        RunConfig.from_run_config({"frac-image-only": 0.7, "frac-audio-only": 0.7})
+    with pytest.raises(ConfigError, match="'local-epochs' must be int"):
+        RunConfig.from_run_config({"local-epochs": True})
+
+
+def test_ints_are_accepted_for_floats_and_round_trip():
+    cfg = RunConfig.from_run_config({"lr": 1, "seed": 3})
+    assert cfg.lr == 1.0 and isinstance(cfg.lr, float)
+    assert RunConfig.from_run_config(cfg.to_run_config()) == cfg

@@ -1,0 +1,71 @@
+"""End to end through Flower: a real SuperLink, `flwr run`, Ray, 4 clients, tiny inputs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from fssuavl_app.checkpoint import list_checkpoints, load_checkpoint
+from fssuavl_app.rundir import read_metrics
+
+from .conftest import TINY
+from .flower_harness import LocalSuperLink
+
+APP = Path(__file__).resolve().parents[1]
+NUM_CLIENTS = 4
+
+
+@pytest.fixture(scope="module")
+def superlink(tmp_path_factory):
+    with LocalSuperLink(tmp_path_factory.mktemp("superlink")) as link:
+        yield link
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("runs")
+
+
+def _run(superlink, runs, **overrides) -> str:
+    config = {**TINY, "output-dir": str(runs), **overrides}
+    status, logs = superlink.run(APP, config, NUM_CLIENTS)
+    assert status == "finished:completed", logs[-3000:]
+    return logs
+
+
+def test_two_rounds_write_checkpoints_metrics_and_change_weights(superlink, runs):
+    logs = _run(superlink, runs, **{"run-name": "straight", "num-server-rounds": 3})
+    run_dir = runs / "straight"
+    assert [r for r, _ in list_checkpoints(run_dir)] == [0, 1, 2, 3]
+    first, last = load_checkpoint(run_dir / "round-0000.json"), load_checkpoint(run_dir / "round-0003.json")
+    assert all(torch.isfinite(v.float()).all() for v in last.state_dict.values())
+    assert not torch.equal(first.state_dict["encoder.conv1.weight"], last.state_dict["encoder.conv1.weight"])
+    metrics = read_metrics(run_dir)
+    assert [m["round"] for m in metrics] == [0, 1, 2, 3]
+    for m in metrics[1:]:
+        assert m["clients"] == 2 and m["num-examples"] == m["num-image"] + m["num-audio"] > 0
+        assert math.isfinite(m["loss-image"]) and math.isfinite(m["loss-audio"])
+    assert all("knn-image-top1" in m and "knn-audio-top1" in m for m in metrics)
+    assert any((run_dir / "tb").iterdir())
+    assert "Partition: 4 clients" in logs and f"Run directory: {run_dir}" in logs
+    assert "kNN top-1 image: round 0" in logs
+
+
+def test_resume_continues_as_if_never_stopped(superlink, runs):
+    _run(superlink, runs, **{"run-name": "split", "num-server-rounds": 2})
+    _run(superlink, runs, **{"resume": str(runs / "split"), "num-server-rounds": 3})
+    split = load_checkpoint(runs / "split" / "round-0003.json")
+    straight = load_checkpoint(runs / "straight" / "round-0003.json")
+    for key, value in straight.state_dict.items():
+        torch.testing.assert_close(split.state_dict[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    assert [m["round"] for m in read_metrics(runs / "split")] == [0, 1, 2, 3]
+
+
+def test_bad_config_fails_the_run_with_a_named_key(superlink, runs):
+    status, logs = superlink.run(APP, {**TINY, "output-dir": str(runs), "arch": "resnet50"},
+                                 NUM_CLIENTS, timeout=120)
+    assert status == "finished:failed"
+    assert "'arch' is 'resnet50'" in logs

@@ -1,0 +1,56 @@
+import torch
+
+from fssuavl_app.inputs import InputPipeline
+from fssuavl_app.models import ModelArgs, build_model
+from fssuavl_app.train import LocalData, TrainSettings, alternate, batch_indices, train_locally
+
+SETTINGS = TrainSettings(epochs=1, batch_size=8, lr=0.03, momentum=0.9, weight_decay=1e-4,
+                         temperature=0.5)
+
+
+def test_batches_cover_all_and_never_hold_one_sample():
+    g = torch.Generator().manual_seed(0)
+    for n in (2, 3, 9, 17, 32):
+        batches = batch_indices(n, 8, g)
+        assert sorted(torch.cat(batches).tolist()) == list(range(n))
+        assert all(len(b) >= 2 for b in batches)
+
+
+def test_alternation_then_the_rest():
+    order = [m for m, _ in alternate([1, 2, 3, 4], ["a"])]
+    assert order == ["image", "audio", "image", "image", "image"]
+
+
+def _data(n_img, n_aud):
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n_img, 3, 24, 24), dtype=torch.uint8, generator=g) if n_img else None
+    audio = (torch.randn(n_aud, 36000, generator=g) * 0.1, torch.full((n_aud,), 36000)) if n_aud else None
+    return LocalData(images=images, audio=audio)
+
+
+def test_client_smaller_than_a_batch_still_trains_and_reports():
+    model = build_model(ModelArgs(input_size=32))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = train_locally(model, _data(5, 3), InputPipeline(32), SETTINGS,
+                           torch.Generator().manual_seed(0))
+    assert result.num_examples == {"image": 5, "audio": 3}
+    assert result.steps == 2 and all(v > 0 for v in result.mean_loss.values())
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert "encoder.conv1.weight" in changed and "encoder.bn1.running_mean" in changed
+
+
+def test_single_modality_client_reports_zero_for_the_other():
+    model = build_model(ModelArgs(input_size=32))
+    result = train_locally(model, _data(0, 4), InputPipeline(32), SETTINGS,
+                           torch.Generator().manual_seed(0))
+    assert result.num_examples == {"image": 0, "audio": 4} and result.mean_loss["image"] == 0.0
+
+
+def test_same_seed_same_result():
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = build_model(ModelArgs(input_size=32))
+        train_locally(model, _data(6, 6), InputPipeline(32), SETTINGS, torch.Generator().manual_seed(5))
+        results.append(model.state_dict()["head.weight"])
+    assert torch.equal(*results)
