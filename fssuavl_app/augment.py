@@ -5,13 +5,22 @@ whole batch, which is wrong for contrastive learning; here every sample draws
 its own crop, flip, jitter, grayscale, masks and noise from `generator`, on
 every call (never once at dataset build time).
 
-Image views (SimCLR / Viewmaker "expert" recipe, without blur): random
-resized crop (scale 0.2-1, ratio 3/4-4/3), horizontal flip p=0.5, colour
-jitter (brightness, contrast, saturation 0.4, hue 0.1) with p=0.8, grayscale
-p=0.2, then fixed ImageNet normalisation.
+Image views (SimCLR recipe, without blur): random resized crop (scale 0.2-1,
+ratio 3/4-4/3), horizontal flip p=0.5, colour jitter at SimCLR's strength 1
+(brightness, contrast, saturation 0.8, hue 0.2) with p=0.8, grayscale p=0.2,
+then fixed ImageNet normalisation. The Viewmaker "expert" strength (0.4, hue
+0.1) learned slower here (centralised, 5 epochs of the built-in shapes at
+32x32: kNN top-1 0.17 -> 0.28 with 0.4, 0.17 -> 0.32 with 0.8).
 Spectrogram views: the random 2 s crop position is drawn in `audio.crop_clips`;
-here one frequency mask and one time mask (each up to 1/4 of the axis, filled
-with 0 = the normalised mean) and Gaussian noise (std 0.25 in normalised units).
+here a frequency shift (up to +-10% of the mel bins, edges repeated), a
+loudness offset (+-0.5 normalised units = +-8.7 dB), one frequency mask and
+one time mask (each up to 1/4 of the axis, filled with 0 = the normalised
+mean) and Gaussian noise (std 0.25 in normalised units). The shift and the
+loudness offset go beyond the paper's description (crop, masks, noise): they
+are to spectrograms what crop and brightness jitter are to images, and without
+them SimCLR features stayed at the level of an untrained encoder on audio
+(centralised, 6 epochs of the built-in sounds at 32x32: kNN top-1 0.60 -> 0.65
+without, 0.60 -> 0.80 with).
 """
 
 from __future__ import annotations
@@ -92,7 +101,7 @@ def _rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
 
 
 def colour_jitter(x: torch.Tensor, generator: torch.Generator | None, p: float = 0.8,
-                  strength: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
+                  strength: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 0.2)
                   ) -> torch.Tensor:
     """Per-sample brightness, contrast, saturation and hue jitter, each sample with prob p."""
     n, dev = x.shape[0], x.device
@@ -135,11 +144,30 @@ def _band_mask(n: int, length: int, max_width: int, device, generator) -> torch.
     return (pos >= start[:, None]) & (pos < (start + width)[:, None])
 
 
+def frequency_shift(x: torch.Tensor, generator: torch.Generator | None,
+                    max_frac: float) -> torch.Tensor:
+    """Shift each sample's frequency axis by up to +-max_frac of the bins, edges repeated."""
+    n, _, nf, nt = x.shape
+    max_bins = int(nf * max_frac)
+    if max_bins == 0:
+        return x
+    shift = torch.randint(-max_bins, max_bins + 1, (n,), device=x.device, generator=generator)
+    rows = (torch.arange(nf, device=x.device)[None, :] - shift[:, None]).clamp(0, nf - 1)
+    return x.gather(2, rows[:, None, :, None].expand(n, 1, nf, nt))
+
+
 def spectrogram_views(spectrograms: torch.Tensor, generator: torch.Generator | None,
-                      noise_std: float = 0.25, max_mask_frac: float = 0.25) -> torch.Tensor:
-    """Masks and noise per sample on normalised log-mels (N, 1, F, T) -> same shape."""
+                      noise_std: float = 0.25, max_mask_frac: float = 0.25,
+                      max_shift_frac: float = 0.1, gain: float = 0.5) -> torch.Tensor:
+    """Shift, gain, masks and noise per sample on normalised log-mels (N, 1, F, T) -> same shape.
+
+    `gain` is a uniform offset in normalised log-mel units (0.5 = +-8.7 dB).
+    """
     n, _, nf, nt = spectrograms.shape
     dev = spectrograms.device
+    spectrograms = frequency_shift(spectrograms, generator, max_shift_frac)
+    if gain:
+        spectrograms = spectrograms + _uniform(n, -gain, gain, dev, generator).view(n, 1, 1, 1)
     fmask = _band_mask(n, nf, max(1, int(nf * max_mask_frac)), dev, generator)
     tmask = _band_mask(n, nt, max(1, int(nt * max_mask_frac)), dev, generator)
     masked = fmask[:, None, :, None] | tmask[:, None, None, :]

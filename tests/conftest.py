@@ -7,9 +7,7 @@ import torch
 
 from fssuavl_app.config import RunConfig
 
-TINY = {"num-server-rounds": 2, "input-size": 32, "synthetic-train-per-class": 8,
-        "synthetic-test-per-class": 4, "batch-size": 8, "local-epochs": 1, "knn-k": 10,
-        "fraction-train": 0.5, "eval-every": 1}
+from .tiny import TINY
 
 
 @pytest.fixture

@@ -39,3 +39,15 @@ def test_pipeline_train_views_and_eval_inputs():
     e1, e2 = pipe.eval_inputs("audio", (waves, lengths)), pipe.eval_inputs("audio", (waves, lengths))
     assert torch.equal(e1, e2)  # evaluation is deterministic
     assert torch.equal(pipe.eval_inputs("image", images), eval_images(images, 32))
+
+
+def test_frequency_shift_moves_rows_per_sample_and_repeats_edges():
+    from fssuavl_app.augment import frequency_shift
+    x = torch.arange(10.0).view(1, 1, 10, 1).expand(8, 1, 10, 3).contiguous()
+    out = frequency_shift(x, torch.Generator().manual_seed(0), max_frac=0.3)
+    shifts = set()
+    for row in out[:, 0, :, 0]:
+        diffs = row[1:] - row[:-1]
+        assert set(diffs.tolist()) <= {0.0, 1.0}  # order kept, edges repeated
+        shifts.add(row[5].item() - 5)
+    assert len(shifts) > 1 and max(abs(s) for s in shifts) <= 3

@@ -11,7 +11,7 @@ import torch
 from fssuavl_app.checkpoint import list_checkpoints, load_checkpoint
 from fssuavl_app.rundir import read_metrics
 
-from .conftest import TINY
+from .tiny import TINY
 from .flower_harness import LocalSuperLink
 
 APP = Path(__file__).resolve().parents[1]
