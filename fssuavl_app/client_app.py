@@ -19,8 +19,7 @@ from .config import RunConfig
 from .data import open_sources
 from .devices import pick_device
 from .inputs import InputPipeline
-from .models import build_model
-from .server_app import model_args_of
+from .models import ModelArgs, build_model
 from .shards import client_generator, load_local_data, partition_for
 from .train import MODALITIES, TrainSettings, train_locally
 
@@ -63,7 +62,7 @@ def train(msg: Message, context: Context) -> Message:
     data = load_local_data(sources, shard)
 
     device = pick_device(cfg.device)
-    model = build_model(model_args_of(cfg))
+    model = build_model(ModelArgs.from_config(cfg))
     model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
     model.to(device)
     pipeline = InputPipeline(cfg.input_size, AudioSpec(), device)

@@ -35,10 +35,10 @@ def _opt(default: Any, help: str, *, choices: tuple | None = None,
 class RunConfig:
     """All settings of one federated pretraining run (see field help)."""
 
-    num_server_rounds: int = _opt(20, "FL rounds to run (total, counting resumed ones)", lo=1)
+    num_server_rounds: int = _opt(30, "FL rounds to run (total, counting resumed ones)", lo=1)
     fraction_train: float = _opt(0.1, "share of clients sampled per round", lo=0.0, hi=1.0)
     local_epochs: int = _opt(2, "local epochs E per selected client", lo=1)
-    batch_size: int = _opt(32, "samples per single-modality batch", lo=2)
+    batch_size: int = _opt(16, "samples per single-modality batch", lo=2)
     lr: float = _opt(0.03, "SGD learning rate", lo=0.0)
     momentum: float = _opt(0.9, "SGD momentum", lo=0.0, hi=1.0)
     weight_decay: float = _opt(1e-4, "SGD weight decay", lo=0.0)
@@ -46,7 +46,7 @@ class RunConfig:
     arch: str = _opt("resnet18", "encoder architecture", choices=ARCHS)
     proj_dim: int = _opt(128, "projection output dimension", lo=1)
     proj_hidden_dim: int = _opt(0, "projection MLP hidden width; 0 = one linear layer", lo=0)
-    input_size: int = _opt(64, "encoder input side in pixels (images and spectrograms)", lo=16)
+    input_size: int = _opt(32, "encoder input side in pixels (images and spectrograms)", lo=16)
     seed: int = _opt(0, "seed for data, partitions, client sampling and views", lo=0)
     image_dataset: str = _opt("synthetic-shapes", "image dataset", choices=IMAGE_DATASETS)
     audio_dataset: str = _opt("synthetic-sounds", "audio dataset", choices=AUDIO_DATASETS)
@@ -91,10 +91,6 @@ class RunConfig:
     def to_run_config(self) -> dict[str, Any]:
         """The flat, dashed dict that `from_run_config` reads (stored in checkpoints)."""
         return {key_of(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @property
-    def modalities(self) -> tuple[str, ...]:
-        return ("image", "audio")
 
 
 def key_of(field_name: str) -> str:

@@ -28,6 +28,12 @@ class ModelArgs:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_config(cls, cfg) -> "ModelArgs":
+        """The model arguments of a `config.RunConfig`."""
+        return cls(arch=cfg.arch, proj_dim=cfg.proj_dim, proj_hidden_dim=cfg.proj_hidden_dim,
+                   input_size=cfg.input_size)
+
 
 class SSLModel(nn.Module):
     """encoder: (N, 3, S, S) -> (N, D) features; head: (N, D) -> (N, proj_dim)."""

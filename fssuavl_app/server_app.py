@@ -27,16 +27,11 @@ from .strategy import FssuavlFedAvg, discover_partitions
 app = ServerApp()
 
 
-def model_args_of(cfg: RunConfig) -> ModelArgs:
-    return ModelArgs(arch=cfg.arch, proj_dim=cfg.proj_dim, proj_hidden_dim=cfg.proj_hidden_dim,
-                     input_size=cfg.input_size)
-
-
 def initial_model(cfg: RunConfig, resumed: Checkpoint | None) -> SSLModel:
     if resumed is not None:
         return resumed.build_model()
     torch.manual_seed(cfg.seed)
-    return build_model(model_args_of(cfg))
+    return build_model(ModelArgs.from_config(cfg))
 
 
 class RoundRecorder:

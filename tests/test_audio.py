@@ -43,3 +43,13 @@ def test_encoder_input_is_expanded_not_copied():
     assert x.shape == (3, 3, 64, 64) and x.stride(1) == 0
     same = to_encoder_input(torch.randn(2, 1, 128, 128), 128)
     assert same.shape == (2, 3, 128, 128)
+
+
+def test_mel_matches_torchaudio_melspectrogram():
+    import torchaudio
+    spec = AudioSpec()
+    clips = torch.randn(3, spec.clip_samples) * 0.1
+    reference = torchaudio.transforms.MelSpectrogram(
+        sample_rate=spec.sample_rate, n_fft=spec.n_fft, win_length=spec.win_length,
+        hop_length=spec.hop_length, n_mels=spec.n_mels, power=2.0)(clips)
+    torch.testing.assert_close(AudioFrontend(spec).mel_power(clips), reference, rtol=1e-4, atol=1e-6)
