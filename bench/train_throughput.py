@@ -7,7 +7,7 @@ two random views per sample on the device (crops, jitter, log-mels, masks);
 the bare loop feeds pre-made view tensors. The ratio says how much the input
 pipeline and bookkeeping cost. Samples/s counts samples, each with two views.
 
-    python bench/train_throughput.py                      # CPU-sized defaults
+    python bench/train_throughput.py                      # the app's default run config
     python bench/train_throughput.py --input-size 128 --batch-size 256 --batches 40  # GPU
 """
 
@@ -18,6 +18,7 @@ import time
 
 import torch
 
+from fssuavl_app.config import RunConfig
 from fssuavl_app.data import SyntheticShapes, SyntheticSounds, load_images, load_waveforms
 from fssuavl_app.devices import pick_device
 from fssuavl_app.inputs import InputPipeline
@@ -58,8 +59,9 @@ def bare_loop(model, views: list[torch.Tensor], settings: TrainSettings, device)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--input-size", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
+    defaults = RunConfig()
+    parser.add_argument("--input-size", type=int, default=defaults.input_size)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--batches", type=int, default=8,
                         help="batches per modality (image and audio alternate)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
