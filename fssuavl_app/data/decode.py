@@ -1,0 +1,63 @@
+"""Decoding files into the forms every reader returns, or a `BadItem` saying why not.
+
+Audio: soundfile (libsndfile: wav, flac, ogg, mp3; no FFmpeg), any channel
+count averaged to mono, any sample rate resampled to 16 kHz with soxr,
+float32. Empty, unreadable, truncated-to-nothing and non-finite files raise
+`BadItem`; callers skip and count them, never use them.
+Images: Pillow, fully loaded (a truncated file fails here, not later), any
+mode (L, P, RGBA, LA, CMYK, I;16, I, F) to uint8 RGB (H, W, 3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from PIL import Image, UnidentifiedImageError
+
+from .base import SAMPLE_RATE
+
+
+class BadItem(ValueError):
+    """An item that cannot be used; the message says which file and why."""
+
+
+def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 waveform at `sample_rate`, shape (samples,)."""
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise BadItem(f"{path}: not readable audio ({exc})") from exc
+    if data.size == 0:
+        raise BadItem(f"{path}: empty audio (0 samples)")
+    if not np.isfinite(data).all():
+        raise BadItem(f"{path}: audio contains NaN or infinite samples")
+    wave = data.mean(axis=1)
+    if rate != sample_rate:
+        import soxr  # installed with librosa; imported here to keep start-up light
+
+        wave = soxr.resample(wave, rate, sample_rate, quality="HQ")
+    return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)  # transparent pixels become white
+    return img.convert("RGB")
+
+
+def decode_image(path: str | Path) -> np.ndarray:
+    """uint8 RGB array (H, W, 3)."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return np.asarray(_to_rgb(img), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise BadItem(f"{path}: not a readable image ({exc})") from exc
