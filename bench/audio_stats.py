@@ -51,7 +51,7 @@ def speech_waves() -> tuple[torch.Tensor, torch.Tensor] | None:
 
 def main() -> None:
     synthetic = SyntheticSounds(seed=0, train_per_class=20, test_per_class=1)
-    mean, std = log_mel_stats(*load_waveforms(synthetic, "train", range(200)))
+    mean, std = log_mel_stats(*load_waveforms(synthetic, "train", range(200)).data)
     print(f"built-in sounds : mean {mean:7.3f}  std {std:6.3f}")
     speech = speech_waves()
     if speech is None:

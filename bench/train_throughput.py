@@ -71,8 +71,8 @@ def main() -> None:
     device = pick_device(args.device)
     n = args.batch_size * args.batches
     per_class = -(-n // 10)
-    images = load_images(SyntheticShapes(0, per_class, 1), "train", range(n))
-    audio = load_waveforms(SyntheticSounds(0, per_class, 1), "train", range(n))
+    images = load_images(SyntheticShapes(0, per_class, 1), "train", range(n)).data
+    audio = load_waveforms(SyntheticSounds(0, per_class, 1), "train", range(n)).data
     data = LocalData(images=images.to(device), audio=tuple(t.to(device) for t in audio))
     pipeline = InputPipeline(args.input_size, device=device)
     settings = TrainSettings(epochs=1, batch_size=args.batch_size, lr=0.03, momentum=0.9,

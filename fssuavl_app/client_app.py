@@ -1,14 +1,17 @@
 """ClientApp: local SimCLR on the client's unpaired image and audio shard.
 
-The client finds its shard from its node config: `partition-id` and
-`num-partitions` (set by the simulation for each virtual SuperNode).
+The client finds its shard from its node config: either `partition-id` and
+`num-partitions` (set by the simulation for each virtual SuperNode; the
+shard is recomputed from the seed), or `data-path` = a client manifest
+written by `fssuavl-partition` (real SuperNodes; `image-root` and
+`audio-root` may point at the node's own copy of the data).
 Every reply carries the same array and metric keys whatever the client's
 role, as FedAvg requires.
 """
 
 from __future__ import annotations
 
-from logging import INFO
+from logging import INFO, WARNING
 
 from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
@@ -17,6 +20,8 @@ from flwr.common import log
 from .audio import AudioSpec
 from .config import RunConfig
 from .data import open_sources
+from .manifest import Manifest, mismatched_settings, read_manifest, shard_from_manifest
+from .partitions import ClientShard
 from .devices import pick_device
 from .inputs import InputPipeline
 from .models import ModelArgs, build_model
@@ -26,13 +31,21 @@ from .train import MODALITIES, TrainSettings, train_locally
 app = ClientApp()
 
 
+def manifest_of(node_config: dict) -> Manifest | None:
+    return read_manifest(node_config["data-path"]) if "data-path" in node_config else None
+
+
 def partition_of(node_config: dict) -> tuple[int, int]:
     """(partition id, number of partitions) from the node config, with a clear error."""
+    manifest = manifest_of(node_config)
+    if manifest is not None:
+        return manifest.partition_id, manifest.num_partitions
     try:
         pid, count = int(node_config["partition-id"]), int(node_config["num-partitions"])
     except KeyError as exc:
         raise ValueError(f"node config lacks {exc.args[0]!r}; start the SuperNode with "
-                         "--node-config 'partition-id=K num-partitions=N'") from exc
+                         "--node-config 'data-path=<client manifest>' (see fssuavl-partition) "
+                         "or 'partition-id=K num-partitions=N'") from exc
     if not 0 <= pid < count:
         raise ValueError(f"partition-id {pid} is outside 0..{count - 1}")
     return pid, count
@@ -42,6 +55,24 @@ def settings_of(cfg: RunConfig) -> TrainSettings:
     return TrainSettings(epochs=cfg.local_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                          momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                          temperature=cfg.temperature)
+
+
+def local_shard(cfg: RunConfig, node_config: dict, sources: dict) -> tuple[int, ClientShard]:
+    """This node's partition id and shard: from its manifest, or recomputed from the seed."""
+    manifest = manifest_of(node_config)
+    if manifest is None:
+        pid, count = partition_of(node_config)
+        return pid, partition_for(cfg, sources, count)[pid]
+    for problem in mismatched_settings(manifest, cfg):
+        log(WARNING, "%s was made with other settings (%s); training on its items anyway",
+            manifest.path, problem)
+    return manifest.partition_id, shard_from_manifest(manifest, sources)
+
+
+def node_roots(node_config: dict) -> dict[str, str]:
+    """Dataset roots this node overrides ({"image": ..., "audio": ...}, possibly empty)."""
+    return {m: str(node_config[f"{m}-root"]) for m in ("image", "audio")
+            if node_config.get(f"{m}-root")}
 
 
 @app.query()
@@ -55,11 +86,10 @@ def describe(msg: Message, context: Context) -> Message:
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     cfg = RunConfig.from_run_config(context.run_config)
-    pid, count = partition_of(context.node_config)
     global_round = int(msg.content["config"]["global-round"])
-    sources = open_sources(cfg)
-    shard = partition_for(cfg, sources, count)[pid]
-    data = load_local_data(sources, shard)
+    sources = open_sources(cfg, node_roots(context.node_config))
+    pid, shard = local_shard(cfg, context.node_config, sources)
+    data, skipped = load_local_data(sources, shard)
 
     device = pick_device(cfg.device)
     model = build_model(ModelArgs.from_config(cfg))
@@ -74,7 +104,7 @@ def train(msg: Message, context: Context) -> Message:
         global_round, pid, shard.role, n["image"], n["audio"], result.mean_loss["image"],
         result.mean_loss["audio"], result.seconds, device)
     metrics = {"num-examples": n["image"] + n["audio"], "partition-id": pid,
-               "train-seconds": result.seconds, "steps": result.steps}
+               "train-seconds": result.seconds, "steps": result.steps, "num-skipped": skipped}
     for m in MODALITIES:
         metrics[f"num-{m}"] = n[m]
         metrics[f"loss-{m}"] = float(result.mean_loss[m])

@@ -13,11 +13,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 ARCHS = ("resnet18",)
-IMAGE_DATASETS = ("synthetic-shapes",)
-AUDIO_DATASETS = ("synthetic-sounds",)
+# Readers live in data/registry.py; names are listed here so that validating a
+# config does not import them (a test checks both lists agree).
+IMAGE_DATASETS = ("synthetic-shapes", "mnist", "fashion-mnist", "cifar10", "tiny-imagenet",
+                  "image-folder", "advance-images")
+AUDIO_DATASETS = ("synthetic-sounds", "vggsound", "speech-commands", "epic-sounds", "esc50",
+                  "fsdd", "audio-folder", "advance-sounds")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -49,7 +54,13 @@ class RunConfig:
     input_size: int = _opt(32, "encoder input side in pixels (images and spectrograms)", lo=16)
     seed: int = _opt(0, "seed for data, partitions, client sampling and views", lo=0)
     image_dataset: str = _opt("synthetic-shapes", "image dataset", choices=IMAGE_DATASETS)
+    image_root: str = _opt("", "folder of the image dataset in its published layout "
+                               "(not needed for synthetic-shapes)")
     audio_dataset: str = _opt("synthetic-sounds", "audio dataset", choices=AUDIO_DATASETS)
+    audio_root: str = _opt("", "folder of the audio dataset (not needed for synthetic-sounds)")
+    data_cache: bool = _opt(True, "keep decoded audio and images in an on-disk cache that later "
+                                  "epochs, rounds and runs reuse")
+    cache_dir: str = _opt("", "cache folder; empty = $FSSUAVL_CACHE or ~/.cache/fssuavl")
     synthetic_train_per_class: int = _opt(300, "built-in data: train samples per class", lo=1)
     synthetic_test_per_class: int = _opt(50, "built-in data: test samples per class", lo=1)
     dirichlet_alpha: float = _opt(0.5, "Dirichlet concentration over labels (lower = more skew)",
@@ -62,6 +73,8 @@ class RunConfig:
                            lo=1)
     knn_k: int = _opt(200, "kNN monitor neighbours", lo=1)
     knn_t: float = _opt(0.1, "kNN monitor temperature", lo=1e-6)
+    knn_max_samples: int = _opt(10000, "kNN monitor: at most this many items per split and "
+                                "modality (a seeded subset); 0 = all", lo=0)
     output_dir: str = _opt("runs", "folder that holds run directories")
     run_name: str = _opt("", "run directory name; empty = timestamp")
     resume: str = _opt("", "run directory to continue from its last checkpoint")
@@ -70,6 +83,11 @@ class RunConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             _check_value(f, getattr(self, f.name))
+        for modality, dataset, root in (("image", self.image_dataset, self.image_root),
+                                        ("audio", self.audio_dataset, self.audio_root)):
+            if not dataset.startswith("synthetic-") and not root:
+                raise ConfigError(f"{modality}-dataset {dataset!r} needs {modality}-root: the "
+                                  "folder that holds it in its published layout")
         if self.frac_image_only + self.frac_audio_only > 1.0 + 1e-9:
             raise ConfigError(
                 "frac-image-only + frac-audio-only must be <= 1 "
@@ -132,6 +150,35 @@ def describe_keys() -> str:
                       f"{m['hi'] if m['hi'] is not None else ''}]."
         lines.append(f"  {key_of(f.name):28s} default {f.default!r:20s} {m['help']}.{allowed}")
     return "\n".join(lines)
+
+
+def app_defaults(app_dir: str | Path) -> dict[str, Any]:
+    """The run config of an app's pyproject.toml ([tool.flwr.app.config]), or {} if none."""
+    import tomllib
+
+    path = Path(app_dir) / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as fh:
+        return dict(tomllib.load(fh).get("tool", {}).get("flwr", {}).get("app", {})
+                    .get("config", {}))
+
+
+def config_from_cli(overrides: list[str] | None, app_dir: str | Path = ".") -> RunConfig:
+    """What `flwr run APP --run-config ...` would give: the app's pyproject run config
+    (package defaults when APP has none), then each override in order: a TOML file
+    or a 'key=value key2="text"' string."""
+    from flwr.common.config import parse_config_args
+
+    merged = app_defaults(app_dir)
+    for item in overrides or []:
+        try:
+            merged.update(parse_config_args([item]))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read run-config override {item!r}: {exc}") from exc
+        except Exception as exc:  # click.ClickException for a malformed 'k=v' string
+            raise ConfigError(f"cannot parse run-config override {item!r}: {exc}") from exc
+    return RunConfig.from_run_config(merged)
 
 
 def main(argv: list[str] | None = None) -> None:

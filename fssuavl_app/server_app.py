@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from logging import INFO
+from logging import INFO, WARNING
 from pathlib import Path
 
 import torch
@@ -108,8 +108,13 @@ def main(grid: Grid, context: Context) -> None:
             cfg.num_server_rounds, final_report(run_dir))
         return
 
+    sources = open_sources(cfg)  # a missing root or wrong layout stops the run here
+    for src in sources.values():
+        log(INFO, "%s: %d train / %d test items, %d classes", src.name,
+            len(src.labels("train")), len(src.labels("test")), len(src.classes))
+        for note in src.index_notes:
+            log(WARNING, "%s: %s", src.name, note)
     partitions = discover_partitions(grid)
-    sources = open_sources(cfg)
     shards = partition_for(cfg, sources, len(partitions))
     log(INFO, "%s", summarize(shards, sources["image"].labels("train"),
                               sources["audio"].labels("train"), cfg.dirichlet_alpha))
@@ -118,7 +123,7 @@ def main(grid: Grid, context: Context) -> None:
     model = initial_model(cfg, resumed).to(device)
     pipeline = InputPipeline(cfg.input_size, resumed.audio_spec if resumed else AudioSpec(), device)
     log(INFO, "Preparing the kNN monitor inputs on %s ...", device)
-    monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t)
+    monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed)
 
     strategy = FssuavlFedAvg(partitions=partitions, seed=cfg.seed, round_offset=start_round,
                              fraction_train=cfg.fraction_train)

@@ -20,14 +20,18 @@ def partition_for(cfg: RunConfig, sources: dict[str, Source], num_clients: int
                            frac_audio_only=cfg.frac_audio_only, seed=cfg.seed)
 
 
-def load_local_data(sources: dict[str, Source], shard: ClientShard) -> LocalData:
-    """Decode exactly the items of `shard` that its role uses."""
+def load_local_data(sources: dict[str, Source], shard: ClientShard) -> tuple[LocalData, int]:
+    """Decode exactly the items of `shard` that its role uses; also the count of
+    items skipped because they cannot be used (each is named in the log)."""
     images = audio = None
+    skipped = 0
     if shard.role in ("image", "both") and len(shard.image):
-        images = load_images(sources["image"], "train", shard.image)
+        loaded = load_images(sources["image"], "train", shard.image)
+        images, skipped = (loaded.data if len(loaded) else None), skipped + len(loaded.bad)
     if shard.role in ("audio", "both") and len(shard.audio):
-        audio = load_waveforms(sources["audio"], "train", shard.audio)
-    return LocalData(images=images, audio=audio)
+        loaded = load_waveforms(sources["audio"], "train", shard.audio)
+        audio, skipped = (loaded.data if len(loaded) else None), skipped + len(loaded.bad)
+    return LocalData(images=images, audio=audio), skipped
 
 
 def client_generator(seed: int, global_round: int, partition_id: int) -> torch.Generator:

@@ -63,6 +63,7 @@ def aggregate_train_metrics(records: list[RecordDict], weighted_by_key: str) -> 
         out[f"loss-{mod}"] = (sum(m[f"loss-{mod}"] * m[f"num-{mod}"] for m in metrics) / n
                               if n else 0.0)
     out["clients"] = len(metrics)
+    out["num-skipped"] = int(sum(m.get("num-skipped", 0) for m in metrics))
     out["client-seconds-sum"] = float(sum(m["train-seconds"] for m in metrics))
     out["client-seconds-max"] = float(max(m["train-seconds"] for m in metrics))
     return MetricRecord(out)

@@ -69,3 +69,31 @@ def test_bad_config_fails_the_run_with_a_named_key(superlink, runs):
                                  NUM_CLIENTS, timeout=120)
     assert status == "finished:failed"
     assert "'arch' is 'resnet50'" in logs
+
+
+def test_fixture_datasets_on_disk_train_with_bad_files_skipped(superlink, runs, tmp_path):
+    """CIFAR-10 pickles + ADVANCE sounds (one zero-byte wav in train), decode cache on."""
+    from .layouts_epic_advance import ADVANCE_CORRUPT_IDS, write_advance
+    from .layouts_images import write_cifar10
+
+    cache = tmp_path / "cache"
+    logs = _run(superlink, runs, **{
+        "run-name": "on-disk", "num-server-rounds": 1, "fraction-train": 1.0,
+        "image-dataset": "cifar10", "image-root": str(write_cifar10(tmp_path)),
+        "audio-dataset": "advance-sounds", "audio-root": str(write_advance(tmp_path)),
+        "cache-dir": str(cache)})
+    metrics = read_metrics(runs / "on-disk")
+    assert metrics[-1]["num-image"] == 20 and metrics[-1]["num-audio"] == 39 - 1
+    assert metrics[-1]["num-skipped"] == 1
+    assert ADVANCE_CORRUPT_IDS["audio"][0] in logs and "skipped 1 of" in logs
+    assert "sounds in sound without an image (left out): 1" in logs
+    # clients cached their train clips; the server's kNN monitor cached train and test
+    assert len(list(cache.rglob("*.npy"))) == 38 + 14 and len(list(cache.rglob("*.bad"))) == 1
+
+
+def test_missing_dataset_root_fails_the_run_at_start(superlink, runs, tmp_path):
+    status, logs = superlink.run(APP, {**TINY, "output-dir": str(runs), "audio-dataset": "fsdd",
+                                       "audio-root": str(tmp_path / "no-fsdd-here")},
+                                 NUM_CLIENTS, timeout=120)
+    assert status == "finished:failed"
+    assert "no-fsdd-here" in logs and "recordings/" in logs

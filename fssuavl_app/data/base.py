@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 import numpy as np
-import torch
 
 SPLITS = ("train", "test")
 SAMPLE_RATE = 16_000
@@ -21,33 +20,30 @@ class Source(Protocol):
     name: str
     modality: str  # "image" or "audio"
     classes: Sequence[str]
+    index_notes: Sequence[str]  # problems found while indexing (e.g. missing clips), counted
 
     def labels(self, split: str) -> np.ndarray:
         """Integer labels of `split` (int64, shape (N,)), without decoding any item."""
 
     def load(self, split: str, index: int) -> np.ndarray:
-        """Decode item `index` of `split`."""
+        """Decode item `index` of `split`; raises `decode.BadItem` for an unusable item."""
+
+    def item_id(self, split: str, index: int) -> str:
+        """Dataset-relative id of an item (path, csv key, ...), stable across copies."""
+
+    def item_ids(self, split: str) -> list[str]:
+        """Ids of all items of `split`, in label order."""
+
+    def index_of(self, split: str, ids: Sequence[str]) -> np.ndarray:
+        """Positions of `ids` in `split`; raises when this copy lacks some."""
+
+    def fingerprint(self, split: str, index: int) -> str | None:
+        """Cache key that changes with the item's source; None = do not cache."""
+
+    def native_rate(self, split: str, index: int) -> int | None:
+        """Audio: sample rate on disk in Hz; None for images or when unknown."""
 
 
 def check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-
-
-def load_images(source: Source, split: str, indices: Sequence[int]) -> torch.Tensor:
-    """Stack images as uint8 (N, 3, H, W); all items of a source share one size."""
-    if len(indices) == 0:
-        return torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
-    arrays = [source.load(split, int(i)) for i in indices]
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-
-
-def load_waveforms(source: Source, split: str, indices: Sequence[int]
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero-padded waveforms (N, L_max) float32 and their true lengths (N,) int64."""
-    waves = [source.load(split, int(i)) for i in indices]
-    lengths = torch.tensor([len(w) for w in waves], dtype=torch.int64)
-    out = torch.zeros(len(waves), int(lengths.max()) if waves else 1, dtype=torch.float32)
-    for row, w in enumerate(waves):
-        out[row, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
-    return out, lengths

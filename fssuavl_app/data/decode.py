@@ -61,3 +61,23 @@ def decode_image(path: str | Path) -> np.ndarray:
             return np.asarray(_to_rgb(img), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadItem(f"{path}: not a readable image ({exc})") from exc
+
+
+def fit_square(image: np.ndarray, side: int) -> np.ndarray:
+    """uint8 (H, W, 3) -> (side, side, 3): shorter side resized to `side`, centre crop."""
+    h, w = image.shape[:2]
+    if (h, w) == (side, side):
+        return image
+    scale = side / min(h, w)
+    nh, nw = max(side, round(h * scale)), max(side, round(w * scale))
+    resized = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR))
+    top, left = (nh - side) // 2, (nw - side) // 2
+    return np.ascontiguousarray(resized[top: top + side, left: left + side])
+
+
+def audio_rate(path: str | Path) -> int | None:
+    """The file's native sample rate from its header, or None when unreadable."""
+    try:
+        return int(sf.info(str(path)).samplerate)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None

@@ -44,9 +44,33 @@ class _Synthetic:
             for split, n in (("train", train_per_class), ("test", test_per_class))
         }
 
+    index_notes: tuple[str, ...] = ()
+
     def labels(self, split: str) -> np.ndarray:
         check_split(split)
         return self._labels[split]
+
+    def item_id(self, split: str, index: int) -> str:
+        """Items are numbered: the id is the position in the split."""
+        check_split(split)
+        return str(index)
+
+    def item_ids(self, split: str) -> list[str]:
+        return [str(i) for i in range(len(self.labels(split)))]
+
+    def index_of(self, split: str, ids) -> np.ndarray:
+        n = len(self.labels(split))
+        out = np.asarray([int(i) for i in ids], dtype=np.int64)
+        if len(out) and (out.min() < 0 or out.max() >= n):
+            raise ValueError(f"{self.name}: ids outside 0..{n - 1} in the {split} split; was "
+                             "the manifest made with other synthetic-*-per-class settings?")
+        return out
+
+    def fingerprint(self, split: str, index: int) -> None:
+        return None  # generated on demand; never cached
+
+    def native_rate(self, split: str, index: int) -> int | None:
+        return SAMPLE_RATE if self.modality == "audio" else None
 
     def _rng(self, split: str, index: int) -> np.random.Generator:
         check_split(split)

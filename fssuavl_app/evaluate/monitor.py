@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from ..data import Source, load_images, load_waveforms
+import numpy as np
+
+from ..data import Source, load_items
 from ..inputs import InputPipeline
 from ..models import SSLModel
 from .features import extract_features
@@ -13,29 +15,45 @@ from .knn import knn_accuracy
 _LOAD_CHUNK = 256
 
 
-def _compact_split(source: Source, split: str, pipeline: InputPipeline) -> torch.Tensor:
-    """All eval inputs of one split, in their stored form, built chunk by chunk."""
-    n = len(source.labels(split))
-    parts = []
-    for lo in range(0, n, _LOAD_CHUNK):
-        idx = range(lo, min(n, lo + _LOAD_CHUNK))
-        raw = (load_images if source.modality == "image" else load_waveforms)(source, split, idx)
-        parts.append(pipeline.eval_compact(source.modality, raw).cpu())
-    return torch.cat(parts)
+def monitor_subset(n: int, max_samples: int, seed: int) -> np.ndarray:
+    """Sorted positions of at most `max_samples` of `n` items (all when 0 or n <= max)."""
+    if max_samples == 0 or n <= max_samples:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng([seed, 404, n]).choice(n, max_samples, replace=False))
+
+
+def _compact_split(source: Source, split: str, pipeline: InputPipeline, max_samples: int,
+                   seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval inputs of (a subset of) one split in their stored form, and their labels;
+    items that cannot be decoded are skipped (and logged)."""
+    chosen = monitor_subset(len(source.labels(split)), max_samples, seed)
+    parts, kept = [], []
+    for lo in range(0, len(chosen), _LOAD_CHUNK):
+        loaded = load_items(source, split, chosen[lo: lo + _LOAD_CHUNK])
+        if len(loaded):
+            parts.append(pipeline.eval_compact(source.modality, loaded.data).cpu())
+            kept.append(loaded.kept)
+    if not parts:
+        raise ValueError(f"{source.name}/{split}: no item could be decoded for the kNN monitor")
+    labels = torch.from_numpy(source.labels(split)[np.concatenate(kept)])
+    return torch.cat(parts), labels
 
 
 class KnnMonitor:
     """Weighted kNN (train split as bank, test split as queries) per modality.
 
-    Eval inputs are decoded once at construction and reused every call.
+    Eval inputs are decoded once at construction and reused every call. Large
+    splits are capped at `max_samples` items (a seeded subset; 0 = all).
     """
 
-    def __init__(self, sources: dict[str, Source], pipeline: InputPipeline, k: int, t: float):
+    def __init__(self, sources: dict[str, Source], pipeline: InputPipeline, k: int, t: float,
+                 max_samples: int = 0, seed: int = 0):
         self.sources, self.pipeline, self.k, self.t = sources, pipeline, k, t
-        self.inputs = {(m, split): _compact_split(src, split, pipeline)
-                       for m, src in sources.items() for split in ("train", "test")}
-        self.labels = {(m, split): torch.from_numpy(src.labels(split))
-                       for m, src in sources.items() for split in ("train", "test")}
+        self.inputs, self.labels = {}, {}
+        for m, src in sources.items():
+            for split in ("train", "test"):
+                self.inputs[(m, split)], self.labels[(m, split)] = _compact_split(
+                    src, split, pipeline, max_samples, seed)
 
     def __call__(self, model: SSLModel) -> dict[str, float]:
         """{"knn-image-top1": ..., "knn-image-top5": ..., "knn-audio-top1": ...}."""

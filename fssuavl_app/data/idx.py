@@ -1,0 +1,98 @@
+"""MNIST and Fashion-MNIST in their published idx layout (raw or gzipped).
+
+ROOT holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
+t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each optionally with
+`.gz` (e.g. Debian's /usr/share/datasets/fashion-mnist). Grey 28x28 digits
+are returned as uint8 RGB (28, 28, 3) like every image reader.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from .base import check_split
+from .index import DatasetLayoutError, IndexedSource, SplitIndex
+
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+_PREFIX = {"train": "train", "test": "t10k"}
+_MAGIC = {1: 0x801, 3: 0x803}
+
+
+def _find(root: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz"):
+        if (root / name).is_file():
+            return root / name
+    raise DatasetLayoutError(f"expected {root / stem} or {stem}.gz there (idx layout of "
+                             "MNIST / Fashion-MNIST)")
+
+
+def read_idx(path: Path, ndim: int) -> np.ndarray:
+    """The uint8 array of an idx file with `ndim` dimensions."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DatasetLayoutError(f"{path}: cannot read ({exc})") from exc
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
+    if magic != _MAGIC[ndim]:
+        raise DatasetLayoutError(f"{path}: not a {ndim}-d uint8 idx file (magic {magic:#x})")
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise DatasetLayoutError(f"{path}: header says {dims} but holds {body.size} bytes")
+    return body.reshape(dims)
+
+
+class IdxImages(IndexedSource):
+    """MNIST-style idx image set: labels read at construction, RGB items on demand.
+
+    Ids are `str(index)` within a split. A split's image file is read once,
+    on the first `load` of that split, and kept in memory (uint8 (N, 28, 28));
+    `fingerprint` is therefore None (nothing to cache). Items are uint8 RGB
+    (28, 28, 3), the grey value repeated in the three channels.
+    """
+
+    def __init__(self, root: str | Path, name: str = "fashion-mnist"):
+        self.name = name
+        root = Path(root)
+        if not root.is_dir():
+            raise DatasetLayoutError(f"{name}: root {root} is not a folder")
+        classes = FASHION_CLASSES if name == "fashion-mnist" else MNIST_CLASSES
+        self._paths = {split: (_find(root, f"{p}-images-idx3-ubyte"),
+                               _find(root, f"{p}-labels-idx1-ubyte"))
+                       for split, p in _PREFIX.items()}
+        splits = {split: _label_index(lab, len(classes)) for split, (_, lab) in self._paths.items()}
+        self._images: dict[str, np.ndarray] = {}
+        super().__init__(root, classes, splits)
+
+    def _split_images(self, split: str) -> np.ndarray:
+        """The whole (N, 28, 28) uint8 image file of `split`, read once."""
+        if split not in self._images:
+            path, count = self._paths[split][0], len(self.labels(split))
+            images = read_idx(path, 3)
+            if len(images) != count:
+                raise DatasetLayoutError(f"{path}: {len(images)} images but {count} labels")
+            self._images[split] = images
+        return self._images[split]
+
+    def load(self, split: str, index: int) -> np.ndarray:
+        """uint8 RGB (H, W, 3), grey repeated in every channel."""
+        check_split(split)
+        return np.repeat(self._split_images(split)[index][..., None], 3, axis=2)
+
+
+def _label_index(path: Path, n_classes: int) -> SplitIndex:
+    """Ids str(0..N-1) and the labels of an idx1 label file; labels must be < n_classes."""
+    labels = read_idx(path, 1).astype(np.int64)
+    if labels.size and labels.max() >= n_classes:
+        raise DatasetLayoutError(f"{path}: label {int(labels.max())} is not below {n_classes}")
+    return SplitIndex([str(i) for i in range(len(labels))], labels.tolist())
+
+
+__all__ = ["DatasetLayoutError", "FASHION_CLASSES", "IdxImages", "MNIST_CLASSES", "read_idx"]

@@ -1,0 +1,161 @@
+"""`fssuavl-data`: list the supported datasets, and check one as the app would read it.
+
+`fssuavl-data check DATASET ROOT` indexes the dataset, decodes every item
+(or `--limit` per split) exactly as training does, and prints counts per
+split and class, audio durations and native sample rates, image sizes, and
+every bad file with its reason. Exit code 0 when the dataset is readable,
+1 when some split has no usable item (or, with --strict, any bad item),
+2 when the root or its layout is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .data import DATASETS, SAMPLE_RATE, SPLITS, BadItem, DatasetLayoutError, open_dataset
+
+
+class Progress:
+    """Prints 'label: done/total' to stderr at most every `every` seconds."""
+
+    def __init__(self, label: str, total: int, every: float = 2.0):
+        self.label, self.total, self.every = label, total, every
+        self.last = time.monotonic()
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every or done == self.total:
+            print(f"  {self.label}: {done}/{self.total} items decoded", file=sys.stderr,
+                  flush=True)
+            self.last = now
+
+
+def _inspect(source, split: str, index: int) -> dict:
+    """Decode one item; its size (images), seconds and native rate (audio), or its problem."""
+    try:
+        item = source.load(split, index)
+    except BadItem as exc:
+        return {"bad": str(exc)}
+    if source.modality == "image":
+        return {"size": f"{item.shape[1]}x{item.shape[0]}"}
+    return {"seconds": len(item) / SAMPLE_RATE, "rate": source.native_rate(split, index)}
+
+
+def check_split(source, split: str, limit: int, workers: int) -> dict:
+    """Counts per class and decode results of one split (the first `limit` items if > 0)."""
+    labels = source.labels(split)
+    indices = range(len(labels) if limit <= 0 else min(limit, len(labels)))
+    progress, results = Progress(f"{source.name}/{split}", len(indices)), []
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for n, res in enumerate(pool.map(lambda i: _inspect(source, split, i), indices), 1):
+            results.append(res)
+            progress.update(n)
+    bad = [{"id": source.item_id(split, i), "reason": r["bad"]}
+           for i, r in zip(indices, results) if "bad" in r]
+    counts = np.bincount(labels, minlength=len(source.classes))
+    out = {"items": int(len(labels)), "checked": len(indices),
+           "decoded": len(indices) - len(bad), "bad": bad,
+           "per-class": {c: int(n) for c, n in zip(source.classes, counts)}}
+    if source.modality == "image":
+        out["image-sizes"] = dict(Counter(r["size"] for r in results if "size" in r))
+    else:
+        secs = np.array([r["seconds"] for r in results if "seconds" in r])
+        out["seconds"] = ({"min": float(secs.min()), "mean": float(secs.mean()),
+                           "max": float(secs.max()), "total-hours": float(secs.sum() / 3600)}
+                          if len(secs) else {})
+        out["native-rates"] = {str(k): v for k, v in
+                               Counter(r["rate"] for r in results if "seconds" in r).items()}
+    return out
+
+
+def check_dataset(name: str, root: str, limit: int = 0, workers: int = 4) -> dict:
+    """The full report of one dataset (raises DatasetLayoutError for a wrong root/layout)."""
+    source = open_dataset(name, root)
+    report = {"dataset": name, "root": str(Path(root).resolve()), "modality": source.modality,
+              "classes": list(source.classes), "index-notes": list(source.index_notes),
+              "splits": {s: check_split(source, s, limit, workers) for s in SPLITS}}
+    report["readable"] = all(r["decoded"] > 0 for r in report["splits"].values())
+    return report
+
+
+def format_report(r: dict) -> str:
+    """The report as a human-readable page."""
+    lines = [f"{r['dataset']} at {r['root']}: {r['modality']}, {len(r['classes'])} classes"]
+    lines.append(f"  {'split':6s} {'items':>8s} {'checked':>8s} {'decoded':>8s} {'bad':>6s}")
+    for split, s in r["splits"].items():
+        lines.append(f"  {split:6s} {s['items']:8d} {s['checked']:8d} {s['decoded']:8d} "
+                     f"{len(s['bad']):6d}")
+    lines.append("  items per class (train / test):")
+    train, test = r["splits"]["train"]["per-class"], r["splits"]["test"]["per-class"]
+    for c in r["classes"]:
+        lines.append(f"    {c[:32]:32s} {train[c]:7d} / {test[c]:d}")
+    for split, s in r["splits"].items():
+        if "image-sizes" in s:
+            sizes = ", ".join(f"{k} ({v})" for k, v in Counter(s["image-sizes"]).most_common(5))
+            lines.append(f"  {split} image sizes (W x H, as read): {sizes or 'none'}")
+        elif s["seconds"]:
+            d = s["seconds"]
+            rates = ", ".join(f"{k} Hz ({v})" for k, v in s["native-rates"].items())
+            lines.append(f"  {split} audio: {d['min']:.2f} / {d['mean']:.2f} / {d['max']:.2f} s "
+                         f"min / mean / max, {d['total-hours']:.2f} h; native rates: {rates}")
+    for note in r["index-notes"]:
+        lines.append(f"  index note: {note}")
+    bad = [(split, b) for split, s in r["splits"].items() for b in s["bad"]]
+    lines.append(f"  bad files: {len(bad) or 'none'}")
+    lines.extend(f"    [{split}] {b['id']}: {b['reason']}" for split, b in bad)
+    lines.append("  readable: yes" if r["readable"] else
+                 "  readable: NO (a split has no item that decodes)")
+    return "\n".join(lines)
+
+
+def format_list() -> str:
+    lines = ["Datasets (run-config image-dataset / audio-dataset) and what ROOT must hold:",
+             "  synthetic-shapes (image), synthetic-sounds (audio): built in, no root"]
+    lines += [f"  {i.name} ({i.modality}): {i.layout}" for i in DATASETS.values()]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="fssuavl-data", description=__doc__.split("\n\n")[0],
+                                     epilog=format_list(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the supported datasets and the layout each expects")
+    check = sub.add_parser("check", help="scan a dataset as the app would read it",
+                           description=__doc__.split("\n\n")[1])
+    check.add_argument("dataset", choices=sorted(DATASETS), metavar="DATASET",
+                       help="dataset name (see `fssuavl-data list`)")
+    check.add_argument("root", help="folder holding the dataset in its published layout")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--limit", type=int, default=0,
+                       help="decode at most N items per split (0 = all; counts cover all)")
+    check.add_argument("--workers", type=int, default=4, help="decoding threads (default 4)")
+    check.add_argument("--strict", action="store_true", help="exit 1 if any file is bad")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command == "list":
+        print(format_list())
+        return 0
+    try:
+        report = check_dataset(args.dataset, args.root, args.limit, args.workers)
+    except DatasetLayoutError as exc:
+        print(f"fssuavl-data: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    any_bad = any(s["bad"] for s in report["splits"].values())
+    return 0 if report["readable"] and not (args.strict and any_bad) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

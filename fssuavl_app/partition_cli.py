@@ -1,0 +1,86 @@
+"""`fssuavl-partition`: write every client's shard of a partition to a folder.
+
+Same logic and seed as the simulation: client k's manifest lists exactly the
+items that virtual client k trains on in `flwr run` with the same run config.
+Start each SuperNode with `--node-config "data-path=<OUT>/client-000k.json"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import ConfigError, config_from_cli
+from .data import DatasetLayoutError, open_sources
+from .manifest import manifest_dict, write_json_atomic
+from .partitions import PartitionError, summarize
+from .shards import partition_for
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="fssuavl-partition", description=__doc__.split("\n\n")[0],
+        epilog="Example: fssuavl-partition --num-clients 3 --out shards --run-config "
+               "\"image-dataset='fashion-mnist' image-root='/usr/share/datasets/fashion-mnist'\"",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num-clients", type=int, required=True,
+                        help="number of clients (SuperNodes) in the federation")
+    parser.add_argument("--out", required=True, help="folder for client-NNNN.json and summary")
+    parser.add_argument("--run-config", action="append", default=[], metavar="TOML|'k=v ...'",
+                        help="run-config overrides, as for `flwr run` (repeatable, in order)")
+    parser.add_argument("--app", default=".", help="app folder whose pyproject.toml gives the "
+                        "default run config (default: .; package defaults if it has none)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite manifests already in --out")
+    return parser.parse_args(argv)
+
+
+def write_partition(cfg, num_clients: int, out: Path, force: bool = False) -> list[Path]:
+    """Write client-NNNN.json for every client plus summary.txt / summary.json; their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    existing = sorted(out.glob("client-*.json"))
+    if existing and not force:
+        raise FileExistsError(f"{out} already holds {len(existing)} client manifests; "
+                              "choose another --out or pass --force")
+    for old in existing:
+        old.unlink()
+    sources = open_sources(cfg)
+    shards = partition_for(cfg, sources, num_clients)
+    width = max(4, len(str(num_clients - 1)))
+    paths = []
+    for pid, shard in enumerate(shards):
+        path = out / f"client-{pid:0{width}d}.json"
+        write_json_atomic(path, manifest_dict(shard, pid, num_clients, cfg, sources))
+        paths.append(path)
+    text = summarize(shards, sources["image"].labels("train"), sources["audio"].labels("train"),
+                     cfg.dirichlet_alpha)
+    (out / "summary.txt").write_text(text + "\n")
+    write_json_atomic(out / "summary.json", {
+        "num-clients": num_clients, "run-config": cfg.to_run_config(),
+        "clients": [{"partition-id": k, "role": s.role, "num-image": len(s.image),
+                     "num-audio": len(s.audio), "manifest": p.name}
+                    for k, (s, p) in enumerate(zip(shards, paths))]})
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = config_from_cli(args.run_config, args.app)
+        if args.num_clients < 1:
+            raise PartitionError("--num-clients must be at least 1")
+        paths = write_partition(cfg, args.num_clients, Path(args.out), args.force)
+    except (ConfigError, DatasetLayoutError, PartitionError, FileExistsError) as exc:
+        print(f"fssuavl-partition: error: {exc}", file=sys.stderr)
+        return 2
+    print((Path(args.out) / "summary.txt").read_text(), end="")
+    print(f"Wrote {len(paths)} client manifests to {Path(args.out).resolve()} "
+          f"({paths[0].name} .. {paths[-1].name}) and summary.txt / summary.json.")
+    print("Start SuperNode k with: flower-supernode ... --node-config "
+          f"\"data-path={Path(paths[0]).resolve().parent}/client-....json\"")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

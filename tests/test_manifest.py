@@ -1,0 +1,98 @@
+"""fssuavl-partition manifests give a SuperNode exactly the simulation's shard."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fssuavl_app.client_app import local_shard, node_roots, partition_of
+from fssuavl_app.config import RunConfig
+from fssuavl_app.data import open_sources
+from fssuavl_app.manifest import ManifestError, read_manifest, shard_from_manifest
+from fssuavl_app.partition_cli import main as partition_main
+from fssuavl_app.shards import partition_for
+
+from .tiny import TINY
+
+OVERRIDE = " ".join(f"{k}={v}" for k, v in TINY.items())
+
+
+def test_manifests_equal_the_simulation_shards(tmp_path, capsys):
+    out = tmp_path / "shards"
+    args = ["--num-clients", "5", "--out", str(out), "--app", str(tmp_path),
+            "--run-config", OVERRIDE, "--run-config", "frac-image-only=0.2 frac-audio-only=0.2"]
+    assert partition_main(args) == 0
+    printed = capsys.readouterr().out
+    assert "5 clients" in printed and "client-0000.json" in printed
+    cfg = RunConfig.from_run_config({**TINY, "frac-image-only": 0.2, "frac-audio-only": 0.2})
+    sources = open_sources(cfg)
+    expected = partition_for(cfg, sources, 5)
+    summary = json.loads((out / "summary.json").read_text())
+    assert [c["role"] for c in summary["clients"]] == [s.role for s in expected]
+    for k, shard in enumerate(expected):
+        path = out / f"client-{k:04d}.json"
+        assert partition_of({"data-path": str(path)}) == (k, 5)
+        pid, got = local_shard(cfg, {"data-path": str(path)}, sources)
+        assert pid == k and got.role == shard.role
+        assert np.array_equal(got.image, shard.image) and np.array_equal(got.audio, shard.audio)
+        raw = json.loads(path.read_text())
+        if shard.role == "image":
+            assert raw["audio"]["ids"] == []  # an image-only client holds no audio
+    assert (out / "summary.txt").read_text().startswith("Partition: 5 clients")
+
+
+def test_existing_manifests_are_not_overwritten_without_force(tmp_path, capsys):
+    args = ["--num-clients", "2", "--out", str(tmp_path), "--app", str(tmp_path),
+            "--run-config", OVERRIDE]
+    assert partition_main(args) == 0
+    assert partition_main(args) == 2
+    assert "already holds 2 client manifests" in capsys.readouterr().err
+    assert partition_main(args + ["--force"]) == 0
+
+
+def test_bad_settings_give_clear_errors(tmp_path, capsys):
+    base = ["--out", str(tmp_path / "o"), "--app", str(tmp_path)]
+    assert partition_main(base + ["--num-clients", "2", "--run-config", "no-such-key=1"]) == 2
+    assert "unknown run-config key 'no-such-key'" in capsys.readouterr().err
+    assert partition_main(base + ["--num-clients", "100000", "--run-config", OVERRIDE]) == 2
+    assert "cannot give 100000 clients" in capsys.readouterr().err
+    assert partition_main(base + ["--num-clients", "2", "--run-config",
+                                  "image-dataset='cifar10' image-root='/nowhere'"]) == 2
+    assert "/nowhere" in capsys.readouterr().err
+
+
+def test_broken_or_foreign_manifests_are_refused(tmp_path):
+    with pytest.raises(ManifestError, match="does not exist"):
+        read_manifest(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ManifestError, match="not readable JSON"):
+        read_manifest(tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text('{"format": "something-else"}')
+    with pytest.raises(ManifestError, match="not a client manifest"):
+        read_manifest(tmp_path / "other.json")
+
+
+def test_manifest_of_another_dataset_or_missing_items_is_refused(tmp_path):
+    assert partition_main(["--num-clients", "2", "--out", str(tmp_path), "--app", str(tmp_path),
+                           "--run-config", OVERRIDE]) == 0
+    manifest = read_manifest(tmp_path / "client-0000.json")
+    cfg = RunConfig.from_run_config(TINY)
+    sources = open_sources(cfg)
+    wrong = {**sources, "image": type("Other", (), {"name": "cifar10"})()}
+    with pytest.raises(ManifestError, match="cifar10"):
+        shard_from_manifest(manifest, wrong)
+    smaller = open_sources(RunConfig.from_run_config({**TINY, "synthetic-train-per-class": 1}))
+    with pytest.raises(ValueError, match="ids outside"):
+        shard_from_manifest(manifest, smaller)
+
+
+def test_node_config_roots_and_cli_help():
+    assert node_roots({"image-root": "/data/img", "partition-id": 0}) == {"image": "/data/img"}
+    for module in ("fssuavl_app.partition_cli", "fssuavl_app.data_cli"):
+        out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
+                             text=True, check=True).stdout
+        assert "usage:" in out

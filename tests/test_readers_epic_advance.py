@@ -1,0 +1,265 @@
+"""EPIC-SOUNDS and ADVANCE readers on tiny copies written in their published layouts."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from fssuavl_app.data.advance import (AdvanceImages, AdvanceSounds, advance_pair,
+                                      build_advance_index, grouped_split)
+from fssuavl_app.data.decode import BadItem
+from fssuavl_app.data.epic import EpicSounds, segment_wave, timestamp_samples
+from fssuavl_app.data.index import VARIABLE_IMAGE_SIDE, DatasetLayoutError
+
+from .layouts_epic_advance import (ADVANCE_CLASSES, ADVANCE_CORRUPT_IDS, ADVANCE_IMAGE_SIZE,
+                                   ADVANCE_UNPAIRED, EPIC_CLASSES, EPIC_CORRUPT_IDS, EPIC_CUT_IDS,
+                                   EPIC_IDS, EPIC_SEGMENTS, EPIC_SKIPPED, class_tone,
+                                   write_advance, write_epic_sounds)
+
+SPLITS = ("train", "test")
+
+
+@pytest.fixture(scope="module")
+def epic_root(tmp_path_factory):
+    return write_epic_sounds(tmp_path_factory.mktemp("epic"))
+
+
+@pytest.fixture(scope="module")
+def epic(epic_root):
+    return EpicSounds(epic_root)
+
+
+@pytest.fixture(scope="module")
+def advance_root(tmp_path_factory):
+    return write_advance(tmp_path_factory.mktemp("advance"))
+
+
+def _dominant_hz(wave: np.ndarray, rate: int = 16_000) -> float:
+    spectrum = np.abs(np.fft.rfft(wave))
+    return float(np.fft.rfftfreq(len(wave), 1 / rate)[np.argmax(spectrum)])
+
+
+# ---------------------------------------------------------------- EPIC-SOUNDS
+
+
+def test_epic_classes_ids_and_labels(epic):
+    assert epic.name == "epic-sounds" and epic.modality == "audio"
+    assert epic.classes == EPIC_CLASSES  # class_id order, placeholder for the unused id 3
+    for split in SPLITS:
+        assert epic.item_ids(split) == EPIC_IDS[split]
+        assert epic.labels(split).tolist() == [EPIC_SEGMENTS[i][3] for i in EPIC_IDS[split]]
+        ids = epic.item_ids(split)[::-1]
+        assert [epic.item_id(split, int(p)) for p in epic.index_of(split, ids)] == ids
+    with pytest.raises(DatasetLayoutError, match="not in this copy"):
+        epic.index_of("train", ["P09_01_0"])
+
+
+def test_epic_segments_match_the_csv(epic):
+    for split in SPLITS:
+        for n, aid in enumerate(EPIC_IDS[split]):
+            video, start, stop, _ = EPIC_SEGMENTS[aid]
+            seg = epic.segment(split, n)
+            assert (seg.video, seg.start) == (video, round(start * 24_000))
+            if aid in EPIC_CUT_IDS:
+                assert seg.stop == 6 * 24_000  # cut at the recording's end
+            else:
+                assert seg.stop == round(stop * 24_000)
+
+
+def test_epic_load_length_tone_and_channels(epic):
+    for split in SPLITS:
+        for n, aid in enumerate(EPIC_IDS[split]):
+            if aid in EPIC_CORRUPT_IDS[split]:
+                continue
+            wave = epic.load(split, n)
+            _, start, stop, cid = EPIC_SEGMENTS[aid]
+            stop = min(stop, 6.0) if aid in EPIC_CUT_IDS else stop
+            assert wave.dtype == np.float32 and wave.ndim == 1
+            assert abs(len(wave) - round((stop - start) * 16_000)) <= 2
+            assert abs(_dominant_hz(wave) - class_tone(cid)) < 5
+    first = epic.load("train", 0)  # P01_01_0: 2.0 s at 24 kHz
+    assert abs(len(first) - 32_000) <= 2
+    assert epic.native_rate("train", 0) == 24_000
+
+
+def test_epic_old_csv_format_gives_the_same_segments(tmp_path, epic):
+    old = EpicSounds(write_epic_sounds(tmp_path, old_format=True))
+    for split in SPLITS:
+        assert old.item_ids(split) == epic.item_ids(split)
+        assert old.labels(split).tolist() == epic.labels(split).tolist()
+        assert [old.segment(split, i) for i in range(len(EPIC_IDS[split]))] == \
+               [epic.segment(split, i) for i in range(len(EPIC_IDS[split]))]
+    assert timestamp_samples("00:00:02.069") == 49_656
+    assert timestamp_samples("01:02:03.5") == (3723 * 24_000 + 12_000)
+
+
+def test_epic_index_notes_count_each_kind(epic):
+    notes = "\n".join(epic.index_notes)
+    assert len(epic.index_notes) == 6  # one per kind (and csv)
+    for split, skipped in EPIC_SKIPPED.items():
+        csv_name = "EPIC_Sounds_train.csv" if split == "train" else "EPIC_Sounds_validation.csv"
+        for aid, kind in skipped.items():
+            line = [n for n in epic.index_notes if n.startswith(f"{csv_name}: skipped, {kind}")]
+            assert len(line) == 1 and ": 1 row (first:" in line[0] and aid in line[0], notes
+    assert any("cut at the end" in n and EPIC_CUT_IDS[0] in n for n in epic.index_notes)
+
+
+def test_epic_bad_segments_raise_bad_item(epic):
+    for split, ids in EPIC_CORRUPT_IDS.items():
+        for pos in epic.index_of(split, ids):
+            with pytest.raises(BadItem, match="NaN"):
+                epic.load(split, int(pos))
+    with pytest.raises(BadItem, match="empty"):
+        segment_wave(np.zeros(0, dtype=np.int16), 24_000, "x")
+    with pytest.raises(BadItem, match="NaN"):
+        segment_wave(np.array([0.0, np.inf], dtype=np.float32), 24_000, "x")
+
+
+def test_epic_fingerprint_pickle_and_other_rates(tmp_path, epic):
+    fp = epic.fingerprint("train", 0)
+    assert fp == epic.fingerprint("train", 0) and fp != epic.fingerprint("train", 1)
+    assert "P01_01" in fp and str(epic.hdf5_path.resolve()) in fp
+    epic.load("train", 0)  # opens the handle
+    copy = pickle.loads(pickle.dumps(epic))
+    assert copy._h5 is None
+    np.testing.assert_array_equal(copy.load("train", 0), epic.load("train", 0))
+    copy.close()
+    slow = EpicSounds(write_epic_sounds(tmp_path, rate=16_000))
+    assert slow.native_rate("train", 0) == 16_000
+    assert slow.segment("train", 0).start == 8_000
+    assert abs(len(slow.load("train", 0)) - 32_000) <= 2
+
+
+def test_epic_hdf5_choice_and_missing_files(tmp_path):
+    root = write_epic_sounds(tmp_path, hdf5_name="audio.h5")
+    assert EpicSounds(root).hdf5_path.name == "audio.h5"
+    shutil.copy(root / "audio.h5", root / "other.hdf5")
+    with pytest.raises(DatasetLayoutError, match="several HDF5.*audio.h5.*other.hdf5"):
+        EpicSounds(root)
+    assert EpicSounds(root, hdf5="other.hdf5").hdf5_path == root / "other.hdf5"
+    shutil.copy(root / "audio.h5", root / "EPIC_audio.hdf5")
+    assert EpicSounds(root).hdf5_path.name == "EPIC_audio.hdf5"
+    with pytest.raises(DatasetLayoutError, match="missing.hdf5"):
+        EpicSounds(root, hdf5="missing.hdf5")
+    for p in root.glob("*h*5"):
+        p.unlink()
+    with pytest.raises(DatasetLayoutError, match=re.escape(str(root / "EPIC_audio.hdf5"))):
+        EpicSounds(root)
+    (root / "EPIC_Sounds_validation.csv").unlink()
+    expected = re.escape(str(root / "EPIC_Sounds_validation.csv"))
+    with pytest.raises(DatasetLayoutError, match=expected):
+        EpicSounds(root)
+
+
+# ---------------------------------------------------------------- ADVANCE
+
+
+def test_advance_classes_and_pairs_agree(advance_root):
+    images, sounds = AdvanceImages(advance_root), AdvanceSounds(advance_root)
+    assert (images.name, images.modality) == ("advance-images", "image")
+    assert (sounds.name, sounds.modality) == ("advance-sounds", "audio")
+    assert images.classes == sounds.classes == ADVANCE_CLASSES
+    for split in SPLITS:
+        assert images.item_ids(split) == sounds.item_ids(split)
+        np.testing.assert_array_equal(images.labels(split), sounds.labels(split))
+        for n, key in enumerate(images.item_ids(split)):
+            assert images.path(split, n).relative_to(advance_root / "vision").as_posix() \
+                == f"{key}.jpg"
+            assert sounds.path(split, n).relative_to(advance_root / "sound").as_posix() \
+                == f"{key}.wav"
+            assert ADVANCE_CLASSES[images.labels(split)[n]] == key.split("/")[0]
+        ids = images.item_ids(split)[::-1]
+        assert [sounds.item_id(split, int(p)) for p in sounds.index_of(split, ids)] == ids
+    pi, ps = advance_pair(advance_root)
+    assert pi.item_ids("test") == images.item_ids("test") == ps.item_ids("test")
+
+
+def test_advance_grouped_split(advance_root):
+    images = AdvanceImages(advance_root)
+    groups = {s: {k.split("/")[0] + "/" + k.split("/")[1][:5] for k in images.item_ids(s)}
+              for s in SPLITS}
+    val_groups = {k.split("/")[0] + "/" + k.split("/")[1][:5] for k in images.val_ids}
+    assert not groups["train"] & groups["test"]
+    assert not val_groups & (groups["train"] | groups["test"])
+    # every group wholly in one split: all its pairs (paired stems on disk) are there
+    index = build_advance_index(advance_root)
+    where = {k: s for s in SPLITS for k in images.item_ids(s)} | {k: "val" for k in images.val_ids}
+    assert set(where) == set(index.images)
+    by_group: dict[str, set[str]] = {}
+    for key, split in where.items():
+        by_group.setdefault(key[: key.index("/") + 6], set()).add(split)
+    assert all(len(s) == 1 for s in by_group.values())
+    # 10 source ids per class: 7 train, 1 val, 2 test groups
+    assert len(groups["train"]) == 21 and len(val_groups) == 3 and len(groups["test"]) == 6
+    assert images.val_count == len(images.val_ids) == len(images.val_labels) > 0
+    again = AdvanceImages(advance_root)
+    for split in SPLITS:
+        assert again.item_ids(split) == images.item_ids(split)
+    assert again.val_ids == images.val_ids
+
+
+def test_grouped_split_matches_the_authors_code():
+    stems = sorted(f"{g:05d}_{t}" for g in range(40) for t in range(1 + g % 3))
+    for seed in (0, 3, 12):
+        state = np.random.get_state()
+        try:  # the authors' data_splitter_by_id, with the global generator
+            ids = list(dict.fromkeys(s[:5] for s in stems))
+            np.random.seed(seed)
+            np.random.shuffle(ids)
+        finally:
+            np.random.set_state(state)
+        n_train, n_val = int(np.floor(len(ids) * 0.7)), int(np.floor(len(ids) * 0.1))
+        want = [[s for g in part for s in stems if s[:5] == g]
+                for part in (ids[:n_train], ids[n_train:n_train + n_val], ids[n_train + n_val:])]
+        assert [list(p) for p in grouped_split(stems, seed)] == want
+
+
+def test_advance_load_image_side_and_sound(advance_root):
+    w, h = ADVANCE_IMAGE_SIZE
+    images = AdvanceImages(advance_root)
+    ok = next(n for n, k in enumerate(images.item_ids("train"))
+              if k not in ADVANCE_CORRUPT_IDS["image"])
+    assert images.load("train", ok).shape == (VARIABLE_IMAGE_SIDE, VARIABLE_IMAGE_SIDE, 3)
+    raw = AdvanceImages(advance_root, image_side=None).load("train", ok)
+    assert raw.shape == (h, w, 3) and raw.dtype == np.uint8
+    assert AdvanceImages(advance_root, image_side=40).load("train", ok).shape == (40, 40, 3)
+    sounds = AdvanceSounds(advance_root)
+    wave = sounds.load("train", ok)
+    assert wave.dtype == np.float32 and abs(len(wave) - 16_000) <= 2
+    assert sounds.native_rate("train", ok) == 22_050
+    assert images.fingerprint("train", ok) != sounds.fingerprint("train", ok)
+
+
+def test_advance_corrupt_and_unpaired_files(advance_root):
+    images, sounds = advance_pair(advance_root)
+    for reader, modality in ((images, "image"), (sounds, "audio")):
+        for key in ADVANCE_CORRUPT_IDS[modality]:
+            split = next(s for s in SPLITS + ("val",)
+                         if key in (reader.val_ids if s == "val" else reader.item_ids(s)))
+            assert split != "val", "fixture: corrupt items should land in train or test"
+            with pytest.raises(BadItem):
+                reader.load(split, int(reader.index_of(split, [key])[0]))
+    notes = images.index_notes
+    assert notes == sounds.index_notes and len(notes) == 2
+    assert f"without a sound (left out): 1 (first: {ADVANCE_UNPAIRED['image']})" in notes[0]
+    assert f"without an image (left out): 1 (first: {ADVANCE_UNPAIRED['audio']})" in notes[1]
+    unpaired_key = ADVANCE_UNPAIRED["image"].rsplit(".", 1)[0]
+    assert all(unpaired_key not in images.item_ids(s) for s in SPLITS)
+
+
+def test_advance_authors_folder_names_and_missing_folders(tmp_path, advance_root):
+    theirs = AdvanceImages(write_advance(tmp_path, authors_names=True))
+    ours = AdvanceImages(advance_root)
+    for split in SPLITS:
+        assert theirs.item_ids(split) == ours.item_ids(split)
+    assert theirs.path("train", 0).parent.parent.name == "Dataset_v3_vision"
+    root = write_advance(tmp_path, groups=3, name="no-sound")
+    shutil.rmtree(root / "sound")
+    with pytest.raises(DatasetLayoutError, match=re.escape(str(root / "sound"))):
+        AdvanceSounds(root)
+    with pytest.raises(DatasetLayoutError, match=re.escape(str(tmp_path / "none" / "vision"))):
+        AdvanceImages(tmp_path / "none")

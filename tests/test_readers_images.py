@@ -1,0 +1,382 @@
+"""Image readers on tiny fixtures in the published layouts, and on the real Debian Fashion-MNIST."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fssuavl_app.data import idx as idx_module
+from fssuavl_app.data import images as images_module
+from fssuavl_app.data import index as index_module
+from fssuavl_app.data.decode import BadItem
+from fssuavl_app.data.idx import FASHION_CLASSES, IdxImages
+from fssuavl_app.data.images import Cifar10, ImageFolder, TinyImageNet
+from fssuavl_app.data.index import DatasetLayoutError, IndexedSource
+from fssuavl_app.data.registry import open_dataset
+
+from . import layouts_images as L
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+SPLITS = ("train", "test")
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory) -> Path:
+    return L.write_tiny_imagenet(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def folder_root(tmp_path_factory) -> Path:
+    return L.write_image_folder(tmp_path_factory.mktemp("folder"))
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Any image decode fails the test: labels and ids must come from the index alone."""
+    def forbidden(path):
+        raise AssertionError(f"decoded {path} while indexing")
+    monkeypatch.setattr(index_module, "decode_image", forbidden)
+
+
+def _bad_ids(reader, split: str) -> list[str]:
+    """Ids of `split` whose load raises BadItem; the others must be uint8 (H, W, 3)."""
+    bad = []
+    for i in range(len(reader.labels(split))):
+        try:
+            item = reader.load(split, i)
+        except BadItem:
+            bad.append(reader.item_id(split, i))
+            continue
+        assert item.dtype == np.uint8 and item.ndim == 3 and item.shape[2] == 3
+    return bad
+
+
+def _assert_round_trip(reader) -> None:
+    for split in SPLITS:
+        ids = reader.item_ids(split)
+        assert len(ids) == len(set(ids)) == len(reader.labels(split))
+        assert reader.labels(split).dtype == np.int64
+        np.testing.assert_array_equal(reader.index_of(split, ids[::-1]),
+                                      np.arange(len(ids))[::-1])
+        assert [reader.item_id(split, i) for i in range(len(ids))] == ids
+    with pytest.raises(DatasetLayoutError, match="not in this copy"):
+        reader.index_of("train", ["no/such/item"])
+
+
+def _near_colour(item: np.ndarray, label: int, tol: float = 40.0) -> bool:
+    """The most common (median) colour of `item` is the class colour within `tol`."""
+    median = np.median(item.reshape(-1, 3), axis=0)
+    return float(np.abs(median - np.asarray(L.CLASS_COLOURS[label])).max()) < tol
+
+
+# ---------------------------------------------------------------- TinyImageNet
+
+
+def test_tiny_imagenet_classes_follow_wnids_txt(tiny_root, no_decoding):
+    reader = TinyImageNet(tiny_root)
+    assert reader.name == "tiny-imagenet" and isinstance(reader, IndexedSource)
+    assert reader.classes == L.TINY_WNIDS[:3] and list(reader.classes) != sorted(reader.classes)
+    assert reader.class_names == L.TINY_WORDS[:3]
+    assert TinyImageNet(tiny_root.parent).root == tiny_root  # the parent is accepted
+
+
+def test_tiny_imagenet_splits_labels_and_ids(tiny_root, no_decoding):
+    reader = TinyImageNet(tiny_root)
+    w = L.TINY_WNIDS
+    assert reader.item_ids("train")[:2] == [f"train/{w[0]}/images/{w[0]}_0.JPEG",
+                                            f"train/{w[0]}/images/{w[0]}_1.JPEG"]
+    assert reader.labels("train").tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert all(i.split("/")[1] == reader.classes[y]
+               for i, y in zip(reader.item_ids("train"), reader.labels("train")))
+    assert reader.item_ids("test") == [f"val/images/val_{j}.JPEG" for j in range(6)]
+    assert reader.labels("test").tolist() == [j % 3 for j in range(6)]
+    everything = reader.item_ids("train") + reader.item_ids("test")
+    assert not [i for i in everything if i.startswith("test/") or i.endswith(".txt")]
+    _assert_round_trip(reader)
+
+
+def test_tiny_imagenet_notes_skipped_annotation_rows(tiny_root):
+    reader = TinyImageNet(tiny_root)
+    skipped = L.tiny_imagenet_dirty().ids("test", "skipped")
+    assert not set(skipped) & set(reader.item_ids("test"))
+    notes = "\n".join(reader.index_notes)
+    assert len(reader.index_notes) == 2
+    assert ("val_annotations.txt: 1 row names a file that does not exist "
+            "(first: val/images/val_9998.JPEG)") in notes
+    assert "1 row names a wnid not in wnids.txt" in notes and L.TINY_UNKNOWN_WNID in notes
+
+
+def test_tiny_imagenet_loads_64px_rgb_and_flags_corrupt(tiny_root):
+    reader = TinyImageNet(tiny_root)
+    dirty = L.tiny_imagenet_dirty()
+    for split in SPLITS:
+        assert sorted(_bad_ids(reader, split)) == sorted(dirty.ids(split))
+    grey = reader.load("train", reader.index_of("train", dirty.ids("train", "odd")[:1])[0])
+    assert grey.shape == (64, 64, 3) and (grey[..., 0] == grey[..., 2]).all()
+    w1 = L.TINY_WNIDS[1]
+    item = reader.load("train", reader.index_of("train", [f"train/{w1}/images/{w1}_0.JPEG"])[0])
+    assert item.shape == (64, 64, 3) and _near_colour(item, 1)
+    with pytest.raises(BadItem, match="val_0.JPEG"):
+        reader.load("test", 0)
+    assert reader.fingerprint("train", 0) is not None
+
+
+def test_tiny_imagenet_clean_fixture(tmp_path):
+    reader = TinyImageNet(L.write_tiny_imagenet(tmp_path, classes=2, per_class=3, dirty=False))
+    assert reader.index_notes == [] and len(reader.labels("train")) == 6
+    assert _bad_ids(reader, "train") == _bad_ids(reader, "test") == []
+
+
+@pytest.mark.parametrize("missing", ["wnids.txt", "train", "val/val_annotations.txt"])
+def test_tiny_imagenet_missing_parts(tmp_path, missing):
+    root = L.write_tiny_imagenet(tmp_path)
+    target = root / missing
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    with pytest.raises(DatasetLayoutError, match="expected") as err:
+        TinyImageNet(root)
+    assert str(target) in str(err.value)
+
+
+def test_tiny_imagenet_missing_root(tmp_path):
+    with pytest.raises(DatasetLayoutError) as err:
+        TinyImageNet(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(err.value)
+
+
+# ---------------------------------------------------------------- CIFAR-10
+
+
+def test_cifar10_classes_splits_and_pixels(tmp_path, no_decoding):
+    root = L.write_cifar10(tmp_path)
+    reader = Cifar10(root.parent)  # the parent is accepted
+    assert reader.name == "cifar10" and reader.root == root and isinstance(reader, IndexedSource)
+    assert reader.classes == L.CIFAR_NAMES
+    for split, n in (("train", 20), ("test", 10)):
+        assert reader.labels(split).tolist() == L.cifar_labels(split)
+        assert reader.item_ids(split) == [str(i) for i in range(n)]
+    for split in SPLITS:
+        for k in (0, 7):
+            item = reader.load(split, k)
+            assert item.dtype == np.uint8 and item.shape == (32, 32, 3)
+            np.testing.assert_array_equal(item, L.cifar_image(L.cifar_labels(split)[k], k))
+    assert reader.fingerprint("train", 0) is None
+    _assert_round_trip(reader)
+
+
+def test_cifar10_unpickles_each_batch_once(tmp_path, monkeypatch):
+    calls = []
+    real = images_module.read_cifar_batch
+    monkeypatch.setattr(images_module, "read_cifar_batch", lambda p: calls.append(p) or real(p))
+    reader = Cifar10(L.write_cifar10(tmp_path))
+    for split in SPLITS:
+        reader.labels(split)
+        reader.load(split, 1)
+    names = [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]
+    assert sorted(p.name for p in calls) == names
+
+
+def test_cifar10_without_meta_uses_standard_names(tmp_path):
+    assert Cifar10(L.write_cifar10(tmp_path, meta=False)).classes == L.CIFAR_NAMES
+
+
+def test_cifar10_missing_batch(tmp_path):
+    root = L.write_cifar10(tmp_path)
+    (root / "data_batch_3").unlink()
+    with pytest.raises(DatasetLayoutError, match="data_batch_3") as err:
+        Cifar10(root)
+    assert str(root / "data_batch_3") in str(err.value)
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"this is not a pickle", "not a CIFAR-10 python batch"),
+    (pickle.dumps({"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]}), r"expected uint8"),
+    (pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}), "labels"),
+    (pickle.dumps({"labels": [0]}), "KeyError"),
+])
+def test_cifar10_broken_batch(tmp_path, content, reason):
+    root = L.write_cifar10(tmp_path)
+    (root / "test_batch").write_bytes(content)
+    with pytest.raises(DatasetLayoutError, match=reason) as err:
+        Cifar10(root)
+    assert str(root / "test_batch") in str(err.value)
+
+
+def test_cifar10_missing_root(tmp_path):
+    with pytest.raises(DatasetLayoutError) as err:
+        Cifar10(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(err.value)
+
+
+# ---------------------------------------------------------------- MNIST idx
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_raw_and_gz(tmp_path, gz):
+    root = L.write_mnist_idx(tmp_path, gz=gz)
+    assert all(p.name.endswith(".gz") == gz for p in root.iterdir())
+    reader = IdxImages(root, "mnist")
+    assert isinstance(reader, IndexedSource) and reader.name == "mnist"
+    assert reader.classes == tuple(str(d) for d in range(10))
+    for split, n in (("train", 20), ("test", 10)):
+        assert reader.labels(split).tolist() == L.idx_labels(split, n)
+        assert reader.item_ids(split) == [str(i) for i in range(n)]
+        item = reader.load(split, 3)
+        assert item.dtype == np.uint8 and item.shape == (28, 28, 3)
+        grey = L.idx_image(L.idx_labels(split, n)[3], 3)
+        np.testing.assert_array_equal(item, np.repeat(grey[..., None], 3, axis=2))
+    assert reader.fingerprint("train", 0) is None
+    _assert_round_trip(reader)
+
+
+def test_idx_reads_each_image_file_once(tmp_path, monkeypatch):
+    calls = []
+    real = idx_module.read_idx
+    monkeypatch.setattr(idx_module, "read_idx",
+                        lambda p, n: calls.append((p.name, n)) or real(p, n))
+    reader = IdxImages(L.write_mnist_idx(tmp_path), "mnist")
+    assert sorted(n for _, n in calls) == [1, 1]  # labels only at construction
+    for _ in range(3):
+        for split in SPLITS:
+            reader.load(split, 0)
+    assert sorted(name for name, n in calls if n == 3) == ["t10k-images-idx3-ubyte.gz",
+                                                           "train-images-idx3-ubyte.gz"]
+
+
+def test_idx_layout_errors(tmp_path):
+    from fssuavl_app.data.idx import DatasetLayoutError as IdxError
+    assert IdxError is DatasetLayoutError
+    root = L.write_mnist_idx(tmp_path)
+    (root / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DatasetLayoutError) as err:
+        IdxImages(root, "mnist")
+    assert str(root / "t10k-labels-idx1-ubyte") in str(err.value)
+    with pytest.raises(DatasetLayoutError, match="not a folder"):
+        IdxImages(tmp_path / "nowhere")
+
+
+def test_idx_image_and_label_counts_must_match(tmp_path):
+    root = L.write_mnist_idx(tmp_path / "a", n_test=10)
+    other = L.write_mnist_idx(tmp_path / "b", n_test=7)
+    shutil.copy(other / "t10k-images-idx3-ubyte.gz", root / "t10k-images-idx3-ubyte.gz")
+    reader = IdxImages(root, "mnist")
+    with pytest.raises(DatasetLayoutError, match="7 images but 10 labels"):
+        reader.load("test", 0)
+
+
+def test_real_fashion_mnist():
+    if not FASHION.is_dir():
+        pytest.fail(f"{FASHION} is missing: apt-get install dataset-fashion-mnist "
+                    "(.ci installs it)")
+    reader = IdxImages(FASHION, "fashion-mnist")
+    assert reader.classes == FASHION_CLASSES and len(reader.classes) == 10
+    assert len(reader.labels("train")) == 60000 and len(reader.labels("test")) == 10000
+    assert reader.labels("train")[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert reader.labels("test")[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    assert np.bincount(reader.labels("train")).tolist() == [6000] * 10
+    item = reader.load("train", 0)
+    assert item.dtype == np.uint8 and item.shape == (28, 28, 3) and item.max() > 200
+    assert reader.index_of("test", ["9999"]).tolist() == [9999]
+
+
+# ---------------------------------------------------------------- class folders
+
+
+def test_image_folder_flat_split_and_labels(folder_root, no_decoding):
+    reader = ImageFolder(folder_root)
+    assert reader.name == "image-folder" and reader.classes == L.IMAGE_FOLDER_CLASSES
+    dirty = L.image_folder_dirty()
+    for split in SPLITS:
+        ids = reader.item_ids(split)
+        assert all(L.image_folder_split(i) == split for i in ids)
+        assert [reader.classes[y] for y in reader.labels(split)] == [i.split("/")[0] for i in ids]
+    everything = set(reader.item_ids("train") + reader.item_ids("test"))
+    assert len(everything) == 3 * 6 + 5  # 6 per class + 5 dirty files
+    assert {i for _, i in dirty.corrupt + dirty.odd} <= everything
+    assert "cat/cat_02.JPEG" in everything and "cat/notes.txt" not in everything
+    assert len(reader.index_notes) == 1 and "loose.png" in reader.index_notes[0]
+    assert 0 < len(reader.item_ids("test")) < len(reader.item_ids("train"))
+    _assert_round_trip(reader)
+
+
+@pytest.mark.parametrize("side", [None, 40])
+def test_image_folder_loads_square_rgb(folder_root, side):
+    reader = ImageFolder(folder_root) if side is None else ImageFolder(folder_root, image_side=side)
+    side = side or index_module.VARIABLE_IMAGE_SIDE
+    dirty = L.image_folder_dirty()
+    for split in SPLITS:
+        assert sorted(_bad_ids(reader, split)) == sorted(dirty.ids(split))
+    for split, item_id in dirty.odd:
+        item = reader.load(split, reader.index_of(split, [item_id])[0])
+        assert item.shape == (side, side, 3) and item.dtype == np.uint8
+    dog = reader.item_ids("train").index("dog/dog_01.png")
+    item = reader.load("train", dog)
+    assert item.shape == (side, side, 3) and _near_colour(item, 1)
+    with pytest.raises(BadItem, match="empty.jpg"):
+        reader.load("train", reader.index_of("train", ["cat/empty.jpg"])[0])
+
+
+def test_image_folder_split_folders(tmp_path, no_decoding):
+    reader = ImageFolder(L.write_image_folder(tmp_path, split_folders=True), image_side=32)
+    assert reader.classes == L.IMAGE_FOLDER_CLASSES and reader.index_notes == []
+    dirty = L.image_folder_dirty(split_folders=True)
+    for split, per_class in (("train", 6), ("test", 3)):
+        ids = reader.item_ids(split)
+        assert all(i.startswith(f"{split}/") for i in ids)
+        extra = len(dirty.ids(split)) + len(dirty.ids(split, "odd"))
+        assert len(ids) == 3 * per_class + extra
+        assert [reader.classes[y] for y in reader.labels(split)] == [i.split("/")[1] for i in ids]
+    _assert_round_trip(reader)
+
+
+def test_image_folder_split_folders_bad_test_class(tmp_path):
+    root = L.write_image_folder(tmp_path, split_folders=True)
+    (root / "test" / "emu").mkdir()
+    with pytest.raises(DatasetLayoutError, match="emu") as err:
+        ImageFolder(root)
+    assert str(root / "train") in str(err.value)
+
+
+def test_image_folder_errors(tmp_path):
+    with pytest.raises(DatasetLayoutError) as err:
+        ImageFolder(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(err.value)
+    (tmp_path / "flat").mkdir()
+    with pytest.raises(DatasetLayoutError, match="class folders") as err:
+        ImageFolder(tmp_path / "flat")
+    assert str(tmp_path / "flat") in str(err.value)
+
+
+# ---------------------------------------------------------------- writers and registry
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha1()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("writer", [L.write_tiny_imagenet, L.write_cifar10, L.write_mnist_idx,
+                                    L.write_image_folder])
+def test_writers_are_fast_and_deterministic(tmp_path, writer):
+    start = time.perf_counter()
+    first = writer(tmp_path / "a")
+    assert time.perf_counter() - start < 0.5
+    assert _tree_digest(first) == _tree_digest(writer(tmp_path / "b"))
+
+
+@pytest.mark.parametrize("name,writer", [("tiny-imagenet", L.write_tiny_imagenet),
+                                         ("cifar10", L.write_cifar10),
+                                         ("mnist", L.write_mnist_idx),
+                                         ("image-folder", L.write_image_folder)])
+def test_registry_opens_each_layout(tmp_path, name, writer):
+    reader = open_dataset(name, writer(tmp_path), image_side=48)
+    assert reader.name == name and len(reader.labels("train")) > 0
+    assert reader.load("train", len(reader.labels("train")) - 1).dtype == np.uint8
