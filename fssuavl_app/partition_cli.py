@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print((Path(args.out) / "summary.txt").read_text(), end="")
     print(f"Wrote {len(paths)} client manifests to {Path(args.out).resolve()} "
           f"({paths[0].name} .. {paths[-1].name}) and summary.txt / summary.json.")
-    print("Start SuperNode k with: flower-supernode ... --node-config "
-          f"\"data-path={Path(paths[0]).resolve().parent}/client-....json\"")
+    print("Start SuperNode k with its own manifest, e.g. for client 0: flower-supernode ... "
+          f"--node-config \"data-path={paths[0].resolve()}\"")
     return 0
 
 
