@@ -184,17 +184,17 @@ def test_advance_grouped_split(advance_root):
               for s in SPLITS}
     val_groups = {k.split("/")[0] + "/" + k.split("/")[1][:5] for k in images.val_ids}
     assert not groups["train"] & groups["test"]
-    assert not val_groups & (groups["train"] | groups["test"])
+    assert not val_groups & groups["train"] and val_groups <= groups["test"]  # paper: 70/30
     # every group wholly in one split: all its pairs (paired stems on disk) are there
     index = build_advance_index(advance_root)
-    where = {k: s for s in SPLITS for k in images.item_ids(s)} | {k: "val" for k in images.val_ids}
+    where = {k: s for s in SPLITS for k in images.item_ids(s)}
     assert set(where) == set(index.images)
     by_group: dict[str, set[str]] = {}
     for key, split in where.items():
         by_group.setdefault(key[: key.index("/") + 6], set()).add(split)
     assert all(len(s) == 1 for s in by_group.values())
-    # 10 source ids per class: 7 train, 1 val, 2 test groups
-    assert len(groups["train"]) == 21 and len(val_groups) == 3 and len(groups["test"]) == 6
+    # 10 source ids per class: 7 train, 1 val + 2 test groups in the test split
+    assert len(groups["train"]) == 21 and len(val_groups) == 3 and len(groups["test"]) == 9
     assert images.val_count == len(images.val_ids) == len(images.val_labels) > 0
     again = AdvanceImages(advance_root)
     for split in SPLITS:
@@ -238,9 +238,7 @@ def test_advance_corrupt_and_unpaired_files(advance_root):
     images, sounds = advance_pair(advance_root)
     for reader, modality in ((images, "image"), (sounds, "audio")):
         for key in ADVANCE_CORRUPT_IDS[modality]:
-            split = next(s for s in SPLITS + ("val",)
-                         if key in (reader.val_ids if s == "val" else reader.item_ids(s)))
-            assert split != "val", "fixture: corrupt items should land in train or test"
+            split = next(s for s in SPLITS if key in reader.item_ids(s))
             with pytest.raises(BadItem):
                 reader.load(split, int(reader.index_of(split, [key])[0]))
     notes = images.index_notes

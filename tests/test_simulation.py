@@ -73,22 +73,27 @@ def test_bad_config_fails_the_run_with_a_named_key(superlink, runs):
 
 def test_fixture_datasets_on_disk_train_with_bad_files_skipped(superlink, runs, tmp_path):
     """CIFAR-10 pickles + ADVANCE sounds (one zero-byte wav in train), decode cache on."""
+    from fssuavl_app.data.advance import AdvanceSounds
+
     from .layouts_epic_advance import ADVANCE_CORRUPT_IDS, write_advance
     from .layouts_images import write_cifar10
 
     cache = tmp_path / "cache"
+    sounds = AdvanceSounds(write_advance(tmp_path))
+    n_train, n_test = len(sounds.labels("train")), len(sounds.labels("test"))
     logs = _run(superlink, runs, **{
         "run-name": "on-disk", "num-server-rounds": 1, "fraction-train": 1.0,
         "image-dataset": "cifar10", "image-root": str(write_cifar10(tmp_path)),
-        "audio-dataset": "advance-sounds", "audio-root": str(write_advance(tmp_path)),
+        "audio-dataset": "advance-sounds", "audio-root": str(sounds.root),
         "cache-dir": str(cache)})
     metrics = read_metrics(runs / "on-disk")
-    assert metrics[-1]["num-image"] == 20 and metrics[-1]["num-audio"] == 39 - 1
+    assert metrics[-1]["num-image"] == 20 and metrics[-1]["num-audio"] == n_train - 1
     assert metrics[-1]["num-skipped"] == 1
     assert ADVANCE_CORRUPT_IDS["audio"][0] in logs and "skipped 1 of" in logs
     assert "sounds in sound without an image (left out): 1" in logs
     # clients cached their train clips; the server's kNN monitor cached train and test
-    assert len(list(cache.rglob("*.npy"))) == 38 + 14 and len(list(cache.rglob("*.bad"))) == 1
+    assert len(list(cache.rglob("*.npy"))) == n_train - 1 + n_test
+    assert len(list(cache.rglob("*.bad"))) == 1
 
 
 def test_missing_dataset_root_fails_the_run_at_start(superlink, runs, tmp_path):

@@ -18,13 +18,15 @@ There is no official split. This follows the authors' `data_partition.py`
 grouped by their first 5 characters (the source recording id); the group ids,
 in order of first appearance over the class's sorted image stems, are shuffled
 with `np.random.seed(i)`; train takes the first floor(0.7 G) groups, val the
-next floor(0.1 G), test the rest. Differences: classes are numbered in sorted
+next floor(0.1 G), test the rest. The test split here is the authors' val
+and test groups together (30%), as the paper trains on 70% and evaluates on
+30%. Other differences: classes are numbered in sorted
 order (the authors used `os.listdir` order, which is file-system dependent),
 stems are sorted (the authors listed them unsorted), and groups are formed from
 all image files before unpaired ones are dropped (as the authors did). Items
 come in the authors' order: class by class, groups in shuffled order, stems
-sorted within a group. The val groups are in neither split; their items are
-`val_ids` / `val_labels`.
+sorted within a group. The items of the authors' val groups (the first part of
+the test split) are also listed as `val_ids` / `val_labels`.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class AdvanceIndex:
     sound_dir: Path
     classes: list[str]
     splits: dict[str, SplitIndex]  # "train", "test": pair keys and labels
-    val: SplitIndex  # the authors' validation groups, in neither split
+    val: SplitIndex  # the authors' validation groups (also in the test split)
     images: dict[str, str] = field(default_factory=dict)  # pair key -> path under vision_dir
     sounds: dict[str, str] = field(default_factory=dict)  # pair key -> path under sound_dir
     notes: list[str] = field(default_factory=list)
@@ -120,14 +122,17 @@ def build_advance_index(root: str | Path) -> AdvanceIndex:
         images = files_by_stem(vision_dir / cls, IMAGE_SUFFIXES, clashes)
         sounds = files_by_stem(sound_dir / cls, AUDIO_SUFFIXES, clashes)
         train, val, test = grouped_split(sorted(images), label)
-        for target, stems in ((index.splits["train"], train), (index.val, val),
-                              (index.splits["test"], test)):
+        # The paper evaluates on 30%: the authors' val and test groups together.
+        for targets, stems in (((index.splits["train"],), train),
+                               ((index.splits["test"], index.val), val),
+                               ((index.splits["test"],), test)):
             for stem in stems:
                 if stem not in sounds:
                     lonely_images.append(f"{cls}/{images[stem]}")
                     continue
                 key = f"{cls}/{stem}"
-                target.add(key, label)
+                for target in targets:
+                    target.add(key, label)
                 index.images[key], index.sounds[key] = f"{cls}/{images[stem]}", f"{cls}/{sounds[stem]}"
         lonely_sounds += [f"{cls}/{name}" for stem, name in sounds.items() if stem not in images]
     for cls in sorted_subdirs(sound_dir, exclude=classes):
@@ -155,7 +160,7 @@ class _AdvanceReader(FileSource):
 
     @property
     def val_count(self) -> int:
-        """Pairs in the authors' validation groups (in neither split)."""
+        """Pairs in the authors' validation groups (part of the test split)."""
         return len(self.val_ids)
 
     def path(self, split: str, index: int) -> Path:
