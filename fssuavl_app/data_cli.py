@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,21 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DATASETS, SAMPLE_RATE, SPLITS, BadItem, DatasetLayoutError, open_dataset
-
-
-class Progress:
-    """Prints 'label: done/total' to stderr at most every `every` seconds."""
-
-    def __init__(self, label: str, total: int, every: float = 2.0):
-        self.label, self.total, self.every = label, total, every
-        self.last = time.monotonic()
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= self.every or done == self.total:
-            print(f"  {self.label}: {done}/{self.total} items decoded", file=sys.stderr,
-                  flush=True)
-            self.last = now
+from .progress import Progress
 
 
 def _inspect(source, split: str, index: int) -> dict:

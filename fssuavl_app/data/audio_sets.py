@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from .images import is_test_item
+from .folders import class_folder_index, note, visible_files
 from .index import (AUDIO_SUFFIXES, DatasetLayoutError, FileSource, SplitIndex, files_under,
                     require_dir, require_file, sorted_subdirs)
 
@@ -38,19 +38,6 @@ FSDD_RECORDINGS = "recordings"
 FSDD_TEST_INDICES = range(0, 5)  # recordings with index 0-4 are test, the rest train
 FSDD_CLASSES = tuple(str(d) for d in range(10))
 _FSDD_STEM = re.compile(r"^([0-9])_([^_]+)_([0-9]+)$")
-
-
-def _note(where: str, what: tuple[str, str], items: Sequence[str]) -> list[str]:
-    """[] or one line '<where>: <N> <what> (first: <item>)'; what = (singular, plural) wording."""
-    if not items:
-        return []
-    return [f"{where}: {len(items)} {what[len(items) > 1]} (first: {items[0]})"]
-
-
-def _visible_files(folder: Path, suffixes: Sequence[str]) -> list[Path]:
-    """The visible files directly in `folder` with one of `suffixes` (any case), sorted."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in suffixes)
 
 
 class _PathMapped(FileSource):
@@ -145,11 +132,11 @@ class VGGSound(_PathMapped):
         splits, notes = self._index(rows, classes, clips)
         used = set(self._files.values())
         unlisted = [rel for rel in clips.values() if rel not in used]
-        notes = (_note(VGGSOUND_CSV, ("malformed row skipped", "malformed rows skipped"), bad)
+        notes = (note(VGGSOUND_CSV, ("malformed row skipped", "malformed rows skipped"), bad)
                  + notes
-                 + _note(str(base), (f"audio file matches no {VGGSOUND_CSV} row",
+                 + note(str(base), (f"audio file matches no {VGGSOUND_CSV} row",
                                     f"audio files match no {VGGSOUND_CSV} row"), unlisted)
-                 + _note(str(base), ("audio file repeats the stem of another file, not used",
+                 + note(str(base), ("audio file repeats the stem of another file, not used",
                                     "audio files repeat the stem of another file, not used"),
                          repeated_files))
         super().__init__(base, classes, splits, notes)
@@ -177,7 +164,7 @@ class VGGSound(_PathMapped):
             splits[split].add(key, label_of[label])
         notes = [f"{VGGSOUND_CSV}: {len(missing[s])} of {listed[s]} {s} clips are not on disk "
                  f"(first: {missing[s][0]})" for s in VGGSOUND_SPLITS if missing[s]]
-        return splits, notes + _note(VGGSOUND_CSV, ("row repeats a clip listed before, skipped",
+        return splits, notes + note(VGGSOUND_CSV, ("row repeats a clip listed before, skipped",
                                              "rows repeat a clip listed before, skipped"),
                                      repeated)
 
@@ -245,9 +232,9 @@ class SpeechCommands(FileSource):
         present = {item_id for item_id, _ in clips}
         absent = ("entry names no clip of a word folder on disk",
                   "entries name no clip of a word folder on disk")
-        notes = (_note(TESTING_LIST, absent, [e for e in testing if e not in present])
-                 + _note(VALIDATION_LIST, absent, [e for e in validation if e not in present])
-                 + _note(TESTING_LIST, (f"clip is also in {VALIDATION_LIST}; used as test",
+        notes = (note(TESTING_LIST, absent, [e for e in testing if e not in present])
+                 + note(VALIDATION_LIST, absent, [e for e in validation if e not in present])
+                 + note(TESTING_LIST, (f"clip is also in {VALIDATION_LIST}; used as test",
                                         f"clips are also in {VALIDATION_LIST}; used as test"),
                          sorted(test_set & val_set & present)))
         super().__init__(base, classes, splits, notes)
@@ -343,10 +330,10 @@ class ESC50(FileSource):
             else:
                 seen.add(item_id)
                 splits["test" if fold == self.test_fold else "train"].add(item_id, target)
-        notes = (_note("esc50.csv", ("malformed row skipped", "malformed rows skipped"), bad)
-                 + _note("esc50.csv", ("row names a file not in audio/",
+        notes = (note("esc50.csv", ("malformed row skipped", "malformed rows skipped"), bad)
+                 + note("esc50.csv", ("row names a file not in audio/",
                                        "rows name a file not in audio/"), missing)
-                 + _note("esc50.csv", ("row repeats a file listed before, skipped",
+                 + note("esc50.csv", ("row repeats a file listed before, skipped",
                                        "rows repeat a file listed before, skipped"), repeated))
         super().__init__(base, classes, splits, notes)
 
@@ -380,7 +367,7 @@ class FSDD(FileSource):
         folder = base / FSDD_RECORDINGS if (base / FSDD_RECORDINGS).is_dir() else base
         prefix = "" if folder == base else f"{FSDD_RECORDINGS}/"
         parsed, odd = [], []
-        for p in _visible_files(folder, AUDIO_SUFFIXES):
+        for p in visible_files(folder, AUDIO_SUFFIXES):
             fields = parse_fsdd_name(p.stem)
             if fields is None:
                 odd.append(prefix + p.name)
@@ -392,52 +379,13 @@ class FSDD(FileSource):
         splits = {"train": SplitIndex(), "test": SplitIndex()}
         for (digit, _, index), item_id in sorted(parsed):
             splits["test" if index in FSDD_TEST_INDICES else "train"].add(item_id, digit)
-        notes = _note(str(folder), ("audio file is not named <digit>_<speaker>_<index>, skipped",
+        notes = note(str(folder), ("audio file is not named <digit>_<speaker>_<index>, skipped",
                                     "audio files are not named <digit>_<speaker>_<index>, "
                                     "skipped"), odd)
         super().__init__(base, FSDD_CLASSES, splits, notes)
 
 
 # ---------------------------------------------------------------- class folders
-
-
-def _class_files(root: Path, folder: Path, classes: Sequence[str]) -> list[tuple[str, int]]:
-    """(root-relative id, label) of the audio files under folder/<class>/, class by class."""
-    return [(p.relative_to(root).as_posix(), label) for label, cls in enumerate(classes)
-            for p in files_under(folder / cls, AUDIO_SUFFIXES)]
-
-
-def _empty_classes(folder: Path, classes: Sequence[str]) -> list[str]:
-    return _note(str(folder), ("class folder holds no audio file",
-                               "class folders hold no audio file"),
-                 [c for c in classes if not files_under(folder / c, AUDIO_SUFFIXES)])
-
-
-def _audio_folder_splits(root: Path) -> tuple[list[str], dict[str, SplitIndex], list[str]]:
-    """Classes and splits of root/train/<class>/** and root/test/<class>/**."""
-    classes = sorted_subdirs(root / "train")
-    strangers = [c for c in sorted_subdirs(root / "test") if c not in classes]
-    if strangers:
-        raise DatasetLayoutError(f"{root / 'test'}: class folders {strangers[:3]} are not in "
-                                 f"{root / 'train'} (expected the same classes)")
-    splits = {s: SplitIndex() for s in ("train", "test")}
-    for split, target in splits.items():
-        for item_id, label in _class_files(root, root / split, classes):
-            target.add(item_id, label)
-    return classes, splits, _empty_classes(root / "train", classes)
-
-
-def _audio_hashed_splits(root: Path) -> tuple[list[str], dict[str, SplitIndex], list[str]]:
-    """Classes and splits of root/<class>/**, split by `is_test_item`."""
-    classes = sorted_subdirs(root)
-    splits = {s: SplitIndex() for s in ("train", "test")}
-    for item_id, label in _class_files(root, root, classes):
-        splits["test" if is_test_item(item_id) else "train"].add(item_id, label)
-    loose = [p.name for p in _visible_files(root, AUDIO_SUFFIXES)]
-    notes = _note(str(root), ("audio file directly in the root, in no class folder, skipped",
-                              "audio files directly in the root, in no class folder, skipped"),
-                  loose) + _empty_classes(root, classes)
-    return classes, splits, notes
 
 
 class AudioFolder(FileSource):
@@ -459,12 +407,7 @@ class AudioFolder(FileSource):
     def __init__(self, root: str | Path):
         base = require_dir(Path(root), "the audio folder root (<class>/<audio files> or "
                                        "train/<class>/... + test/<class>/...)")
-        split_layout = (base / "train").is_dir() and (base / "test").is_dir()
-        classes, splits, notes = (_audio_folder_splits if split_layout
-                                  else _audio_hashed_splits)(base)
-        if not classes:
-            raise DatasetLayoutError(f"expected class folders in "
-                                     f"{base / 'train' if split_layout else base} (none found)")
+        classes, splits, notes = class_folder_index(base, AUDIO_SUFFIXES, "audio")
         super().__init__(base, classes, splits, notes)
 
 

@@ -7,7 +7,6 @@ Labels come from the index alone; nothing is decoded until `load`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from collections import Counter
@@ -16,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .folders import class_folder_index
 from .index import (IMAGE_SUFFIXES, VARIABLE_IMAGE_SIDE, DatasetLayoutError, FileSource,
                     IndexedSource, SplitIndex, files_under, require_dir, require_file,
                     sorted_subdirs)
@@ -28,7 +28,6 @@ CIFAR_TEST = "test_batch"
 CIFAR_SIDE = 32
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck")
-TEST_EVERY = 5  # ImageFolder without train/ and test/: sha1(id) % 5 == 0 goes to test
 
 
 _SINGULAR = {"are": "is", "name": "names", "repeat": "repeats"}
@@ -246,46 +245,6 @@ class Cifar10(IndexedSource):
 # ---------------------------------------------------------------- class folders
 
 
-def is_test_item(item_id: str) -> bool:
-    """ImageFolder's fixed split: sha1 of the root-relative posix path, mod 5 == 0 (~20%)."""
-    return int(hashlib.sha1(item_id.encode("utf-8")).hexdigest(), 16) % TEST_EVERY == 0
-
-
-def _class_files(root: Path, folder: Path, classes: Sequence[str]) -> list[tuple[str, int]]:
-    """(root-relative id, label) of the images under folder/<class>/, class by class."""
-    return [(p.relative_to(root).as_posix(), label) for label, cls in enumerate(classes)
-            for p in files_under(folder / cls, IMAGE_SUFFIXES)]
-
-
-def _folder_splits(root: Path) -> tuple[list[str], dict[str, SplitIndex], list[str]]:
-    """Classes and splits of root/train/<class>/** and root/test/<class>/**."""
-    classes = sorted_subdirs(root / "train")
-    strangers = [c for c in sorted_subdirs(root / "test") if c not in classes]
-    if strangers:
-        raise DatasetLayoutError(f"{root / 'test'}: class folders {strangers[:3]} are not in "
-                                 f"{root / 'train'} (expected the same classes)")
-    splits = {s: SplitIndex() for s in ("train", "test")}
-    for split, target in splits.items():
-        for item_id, label in _class_files(root, root / split, classes):
-            target.add(item_id, label)
-    return classes, splits, []
-
-
-def _hashed_splits(root: Path) -> tuple[list[str], dict[str, SplitIndex], list[str]]:
-    """Classes and splits of root/<class>/**, split by `is_test_item`."""
-    classes = sorted_subdirs(root)
-    splits = {s: SplitIndex() for s in ("train", "test")}
-    for item_id, label in _class_files(root, root, classes):
-        splits["test" if is_test_item(item_id) else "train"].add(item_id, label)
-    loose = [p.name for p in sorted(root.iterdir())
-             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
-    notes = []
-    if loose:
-        notes.append(f"{root}: {len(loose)} image file(s) directly in the root, in no class "
-                     f"folder, skipped (first: {loose[0]})")
-    return classes, splits, notes
-
-
 class ImageFolder(FileSource):
     """Images in class folders: `root/<class>/**/<image>`, or `root/train/...` + `root/test/...`.
 
@@ -305,13 +264,9 @@ class ImageFolder(FileSource):
     def __init__(self, root: str | Path, image_side: int = VARIABLE_IMAGE_SIDE):
         base = require_dir(Path(root), "the image folder root (<class>/<images> or train/ + test/)")
         self.image_side = int(image_side)
-        split_layout = (base / "train").is_dir() and (base / "test").is_dir()
-        classes, splits, notes = (_folder_splits if split_layout else _hashed_splits)(base)
-        if not classes:
-            raise DatasetLayoutError(f"expected class folders in "
-                                     f"{base / 'train' if split_layout else base} (none found)")
+        classes, splits, notes = class_folder_index(base, IMAGE_SUFFIXES, "image")
         super().__init__(base, classes, splits, notes)
 
 
-__all__ = ["CIFAR10_CLASSES", "Cifar10", "ImageFolder", "TinyImageNet", "is_test_item",
+__all__ = ["CIFAR10_CLASSES", "Cifar10", "ImageFolder", "TinyImageNet",
            "read_cifar_batch"]

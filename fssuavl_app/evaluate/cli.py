@@ -1,0 +1,252 @@
+"""`fssuavl-evaluate`: kNN, linear probe, fine-tuning and audio-visual fusion on saved checkpoints.
+
+Give checkpoints (round-NNNN.json / .safetensors) or run directories (then
+--rounds picks last, all, or a list), tasks (--task, see below), protocols
+and modes. Everything is checked before any long work starts. Writes
+results.json (every figure with its task, protocol, mode, checkpoint and
+round), results.md (tables laid out like the paper's), knn-over-rounds.png
+(a run directory swept over several rounds) and tsne-*.png (--tsne).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from ..checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+from ..data import DatasetLayoutError
+from ..devices import pick_device
+from ..inputs import InputPipeline
+from ..models import FEATURE_DIMS
+from . import tasks as tasks_mod
+from .plots import rounds_plot, tsne_plot
+from .probe import ProbeSettings
+from .report import markdown, write_json
+from .runner import MODES, PROTOCOLS, Encoders, EvalSettings, evaluate_task, load_split, test_features
+from .tasks import TaskError, open_tasks
+
+logger = logging.getLogger("fssuavl.evaluate")
+
+
+class EvalError(ValueError):
+    """Bad input found before the long work starts."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="fssuavl-evaluate", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1] + "\nTask specs:\n"
+                                + tasks_mod.__doc__.split("SPEC forms:\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="checkpoint (.json or .safetensors) or run directory")
+    p.add_argument("--task", action="append", required=True, metavar="SPEC",
+                   help="task to evaluate on (repeatable), e.g. cifar10=/data/cifar-10-batches-py")
+    p.add_argument("--protocol", nargs="+", default=["knn"], choices=PROTOCOLS,
+                   help="protocols (default: knn)")
+    p.add_argument("--mode", nargs="+", default=list(MODES), choices=list(MODES),
+                   help="modes of paired tasks: av (image + its audio), v, a (default: all)")
+    p.add_argument("--rounds", default="last",
+                   help="for run directories: last (default), all, or a list like 0,10,30")
+    p.add_argument("--audio-checkpoint", metavar="PATH",
+                   help="two-checkpoint mode (FVSSL+FASSL): audio goes through this checkpoint "
+                        "(or the last one of this run directory), images through PATH")
+    p.add_argument("--label", help="method name in the tables (default: run directory name)")
+    p.add_argument("--out", help="output folder (default: <run dir>/eval-<time>, or ./eval-<time>)")
+    p.add_argument("--epochs", type=int, default=60, help="linear / finetune epochs (60)")
+    p.add_argument("--lr", type=float, default=0.03, help="linear / finetune lr (0.03; x0.1 at "
+                   "60%% and 80%% of the epochs)")
+    p.add_argument("--batch-size", type=int, default=256, help="linear / finetune batch (256)")
+    p.add_argument("--knn-k", type=int, default=200)
+    p.add_argument("--knn-t", type=float, default=0.1)
+    p.add_argument("--max-samples", type=int, default=0,
+                   help="at most N rows per split and task (seeded subset; 0 = all)")
+    p.add_argument("--input-size", type=int, help="encoder input side (default: the checkpoint's)")
+    p.add_argument("--tsne", action="store_true", help="write a t-SNE plot per evaluated model")
+    p.add_argument("--tsne-points", type=int, default=300, help="points per dataset in t-SNE")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def _rounds(run_dir: Path, which: str) -> list[Path]:
+    found = dict(list_checkpoints(run_dir))
+    if not found:
+        raise EvalError(f"{run_dir}: no checkpoint (round-NNNN.json) in this folder")
+    if which == "last":
+        return [found[max(found)]]
+    if which == "all":
+        return [found[r] for r in sorted(found)]
+    try:
+        wanted = [int(r) for r in which.split(",")]
+    except ValueError as exc:
+        raise EvalError(f"--rounds {which!r}: use last, all, or numbers like 0,10,30") from exc
+    missing = [r for r in wanted if r not in found]
+    if missing:
+        raise EvalError(f"{run_dir}: no checkpoint for round(s) {missing}; have {sorted(found)}")
+    return [found[r] for r in wanted]
+
+
+def checkpoint_files(path: str, rounds: str) -> list[Path]:
+    p = Path(path)
+    if p.is_dir():
+        return _rounds(p, rounds)
+    if p.suffix in (".json", ".safetensors") and p.with_suffix(".json").is_file():
+        return [p.with_suffix(".json")]
+    raise EvalError(f"{path}: neither a checkpoint (round-NNNN.json) nor a run directory")
+
+
+def check_checkpoint(path: Path) -> dict:
+    """Load and rebuild the model once, so a bad checkpoint stops us now; its description."""
+    try:
+        ckpt = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise EvalError(str(exc)) from exc
+    if ckpt.model_args.arch not in FEATURE_DIMS:
+        raise EvalError(f"{path}: architecture {ckpt.model_args.arch!r} is not one this version "
+                        f"can rebuild ({', '.join(FEATURE_DIMS)})")
+    try:
+        ckpt.build_model()
+    except RuntimeError as exc:
+        raise EvalError(f"{path}: its weights do not fit a {ckpt.model_args.arch} "
+                        f"({str(exc).splitlines()[0]})") from exc
+    return {"path": path, "round": ckpt.round, "arch": ckpt.model_args.arch,
+            "run_config": ckpt.run_config}
+
+
+def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]], list]:
+    """(label, image checkpoint, audio checkpoint or None) per model, and the tasks."""
+    audio = None
+    if args.audio_checkpoint:
+        audio = check_checkpoint(checkpoint_files(args.audio_checkpoint, "last")[-1])
+    models = []
+    for path in args.paths:
+        files = checkpoint_files(path, args.rounds)
+        base = args.label or (Path(path).name if Path(path).is_dir() else Path(path).parent.name)
+        for f in files:
+            ckpt = check_checkpoint(f)
+            if audio and FEATURE_DIMS[audio["arch"]] != FEATURE_DIMS[ckpt["arch"]]:
+                raise EvalError(f"{f} ({ckpt['arch']}) and {audio['path']} ({audio['arch']}) "
+                                "give features of different sizes; they cannot share a head")
+            label = f"{base} + {audio['path'].parent.name}" if audio else base
+            models.append((label, ckpt, audio))
+    tasks = []
+    for spec in args.task:
+        try:
+            tasks += open_tasks(spec, models[0][1]["run_config"], args.seed,
+                                max(128, args.input_size or 0))
+        except (TaskError, DatasetLayoutError) as exc:
+            raise EvalError(f"--task {spec}: {exc}") from exc
+    for t in tasks:
+        if len(t.classes) < 2:
+            raise EvalError(f"task {t.name} has {len(t.classes)} class; nothing to classify")
+        if audio is None and args.audio_checkpoint is None and t.paired and "av" in args.mode:
+            pass  # one checkpoint serves both modalities
+    return models, tasks
+
+
+def build_encoders(label: str, image: dict, audio: dict | None, device) -> Encoders:
+    img_model = load_checkpoint(image["path"]).build_model().to(device)
+    aud_model = load_checkpoint(audio["path"]).build_model().to(device) if audio else img_model
+    return Encoders({"image": img_model, "audio": aud_model}, label, image["round"],
+                    {"image": str(image["path"]), "audio": str((audio or image)["path"])},
+                    image["arch"])
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    if args.out:
+        return Path(args.out)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    first = Path(args.paths[0])
+    return (first if first.is_dir() else Path(".")) / f"eval-{stamp}"
+
+
+def run(args: argparse.Namespace) -> Path:
+    models, tasks = plan(args)
+    device = pick_device(args.device)
+    settings = EvalSettings(
+        protocols=tuple(dict.fromkeys(args.protocol)), modes=tuple(dict.fromkeys(args.mode)),
+        knn_k=args.knn_k, knn_t=args.knn_t, max_samples=args.max_samples, seed=args.seed,
+        probe=ProbeSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                            seed=args.seed))
+    tasks = [t.subset(args.max_samples, args.seed) for t in tasks]
+    out = output_dir(args)
+    out.mkdir(parents=True, exist_ok=True)
+    logger.info("Evaluating %d model(s) on %d task(s) with %s on %s; output in %s", len(models),
+                len(tasks), ", ".join(settings.protocols), device, out)
+    inputs_cache: dict[tuple, dict] = {}
+    results, plots = [], []
+    for n, (label, image, audio) in enumerate(models):
+        enc = build_encoders(label, image, audio, device)
+        spec = load_checkpoint((audio or image)["path"]).audio_spec
+        size = args.input_size or enc.models["image"].args.input_size
+        pipeline = InputPipeline(size, spec, device)
+        last_of_label = n + 1 == len(models) or models[n + 1][0] != label
+        tsne_groups = {}
+        for i, task in enumerate(tasks):
+            key = (i, tuple(sorted(spec.to_dict().items())))
+            if key not in inputs_cache:
+                inputs_cache[key] = {s: load_split(task, s, pipeline) for s in ("train", "test")}
+            data = inputs_cache[key]
+            results += evaluate_task(enc, task, data, pipeline, settings, device)
+            if args.tsne and last_of_label:
+                tsne_groups.update(test_features(enc, task, data, pipeline, args.tsne_points,
+                                                 args.seed))
+        if tsne_groups:
+            name = f"tsne-{_slug(label)}-round{enc.round}.png"
+            plots.append(tsne_plot(tsne_groups, out / name,
+                                   f"t-SNE of {label} features (round {enc.round})", args.seed))
+    plots += _rounds_plots(results, out)
+    meta = {"models": [{"label": m[0], "image-checkpoint": str(m[1]["path"]),
+                        "audio-checkpoint": str((m[2] or m[1])["path"]), "round": m[1]["round"]}
+                       for m in models],
+            "tasks": [t.name for t in tasks], "settings": _settings_dict(settings),
+            "device": str(device), "plots": [p.name for p in plots]}
+    write_json(results, out / "results.json", meta)
+    table = markdown(results)
+    (out / "results.md").write_text(table)
+    print(table)
+    print(f"Wrote {out / 'results.json'}, {out / 'results.md'}"
+          + "".join(f", {p}" for p in plots))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:60]
+
+
+def _settings_dict(s: EvalSettings) -> dict:
+    from dataclasses import asdict
+    return asdict(s)
+
+
+def _rounds_plots(results: list[dict], out: Path) -> list[Path]:
+    """knn-over-rounds.png per method evaluated at more than one round."""
+    plots = []
+    for method in dict.fromkeys(r["method"] for r in results):
+        knn = [r for r in results if r["method"] == method and r["protocol"] == "knn"]
+        if len({r["round"] for r in knn}) < 2:
+            continue
+        series: dict[str, list] = {}
+        for r in knn:
+            series.setdefault(f"{r['task']} {r['mode']}", []).append((r["round"], r["top1"]))
+        name = "knn-over-rounds.png" if len(plots) == 0 else f"knn-over-rounds-{_slug(method)}.png"
+        plots.append(rounds_plot(series, out / name, f"kNN top-1 over rounds: {method}"))
+    return plots
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        run(args)
+    except EvalError as exc:
+        print(f"fssuavl-evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Runs the protocols (knn, linear, finetune) on tasks for one set of encoders.
+
+Inputs of a task are decoded once per audio front-end and kept in their
+compact eval form (uint8 images, fp16 log-mels), so a sweep over the rounds
+of a run decodes each dataset once. Features are extracted once per
+(encoders, task, split, modality) and shared by kNN and the linear probe.
+
+Modes of a paired task: "av" (image and its audio), "v", "a". kNN in A+V
+mode uses the concatenation of the L2-normalised image and audio features
+(equal weight); linear and finetune use one shared linear layer and the mean
+of the logits of the image and of its audio (the paper's Table 4).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data import load_items
+from ..inputs import InputPipeline
+from ..models import SSLModel
+from ..progress import Progress
+from .features import extract_features
+from .knn import knn_accuracy
+from .probe import ProbeSettings, finetune, linear_probe
+from .tasks import Task
+
+logger = logging.getLogger("fssuavl.evaluate")
+PROTOCOLS = ("knn", "linear", "finetune")
+MODES = {"av": ("image", "audio"), "v": ("image",), "a": ("audio",)}
+MODE_NAMES = {"av": "A+V", "v": "V", "a": "A"}
+_LOAD_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    protocols: tuple[str, ...] = ("knn",)
+    modes: tuple[str, ...] = ("av", "v", "a")
+    knn_k: int = 200
+    knn_t: float = 0.1
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
+    max_samples: int = 0  # rows per split, seeded subset; 0 = all
+    seed: int = 0
+
+
+@dataclass
+class Encoders:
+    """The model(s) under evaluation: one checkpoint, or an image and an audio checkpoint."""
+
+    models: dict[str, SSLModel]  # modality -> model (the same object for one checkpoint)
+    label: str  # method name in tables
+    round: int | None
+    checkpoints: dict[str, str]  # modality -> checkpoint path
+    arch: str
+
+
+@dataclass
+class SplitInputs:
+    compact: dict[str, torch.Tensor]  # modality -> (N, ...) compact eval inputs, rows aligned
+    labels: torch.Tensor  # (N,) int64
+
+
+def modes_for(task: Task, settings: EvalSettings) -> list[str]:
+    """A unimodal task has its own mode; a paired task the requested ones."""
+    if not task.paired:
+        return ["v" if task.modalities == ("image",) else "a"]
+    return list(settings.modes)
+
+
+def load_split(task: Task, split: str, pipeline: InputPipeline) -> SplitInputs:
+    """Decode a split's rows once (each distinct item once); rows with a bad item are dropped."""
+    rows, keep, compact = task.rows[split], np.ones(len(task.labels[split]), bool), {}
+    for m, positions in rows.items():
+        unique, inverse = np.unique(positions, return_inverse=True)
+        parts, kept = [], []
+        bar = Progress(f"{task.name}/{split} {m}: decoding", len(unique))
+        for lo in range(0, len(unique), _LOAD_CHUNK):
+            loaded = load_items(task.sources[m], split, unique[lo: lo + _LOAD_CHUNK])
+            if len(loaded):
+                parts.append(pipeline.eval_compact(m, loaded.data).cpu())
+                kept.append(loaded.kept)
+            bar.update(min(len(unique), lo + _LOAD_CHUNK))
+        if not parts:
+            raise ValueError(f"{task.name}/{split}: no {m} item could be decoded")
+        kept_pos = np.concatenate(kept)
+        where = np.full(len(unique), -1)
+        where[np.searchsorted(unique, kept_pos)] = np.arange(len(kept_pos))
+        row_item = where[inverse]
+        keep &= row_item >= 0
+        compact[m] = (torch.cat(parts), row_item)
+    if (~keep).any():
+        logger.warning("%s/%s: %d of %d rows dropped (an item could not be decoded)",
+                       task.name, split, int((~keep).sum()), len(keep))
+    out = {m: t[torch.from_numpy(r[keep])] for m, (t, r) in compact.items()}
+    return SplitInputs(out, torch.from_numpy(task.labels[split][keep]).long())
+
+
+def features_of(model: SSLModel, pipeline: InputPipeline, modality: str, compact: torch.Tensor,
+                label: str, chunk: int = 1024) -> torch.Tensor:
+    """(N, D) features, with a progress bar."""
+    bar, parts = Progress(f"{label}: features", len(compact)), []
+    for lo in range(0, len(compact), chunk):
+        parts.append(extract_features(model, pipeline, modality, compact[lo: lo + chunk]).cpu())
+        bar.update(min(len(compact), lo + chunk))
+    return torch.cat(parts)
+
+
+def knn_fused(train: dict[str, torch.Tensor], train_labels: torch.Tensor,
+              test: dict[str, torch.Tensor], test_labels: torch.Tensor, num_classes: int,
+              k: int, t: float) -> dict[int, float]:
+    """kNN on the concatenation of per-modality L2-normalised features."""
+    def fuse(feats: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([F.normalize(feats[m].float(), dim=1) for m in sorted(feats)], dim=1)
+    return knn_accuracy(fuse(train), train_labels, fuse(test), test_labels, num_classes, k, t)
+
+
+def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
+                  pipeline: InputPipeline, settings: EvalSettings, device: torch.device
+                  ) -> list[dict]:
+    """Every (protocol, mode) result of one task for one set of encoders."""
+    modes = modes_for(task, settings)
+    needed = sorted({m for mode in modes for m in MODES[mode]})
+    feats, started = {}, time.perf_counter()
+    if {"knn", "linear"} & set(settings.protocols):
+        feats = {(split, m): features_of(enc.models[m], pipeline, m, data[split].compact[m],
+                                         f"{enc.label} {task.name}/{split} {m}")
+                 for split in ("train", "test") for m in needed}
+    features_seconds = round(time.perf_counter() - started, 3)
+    results = []
+    for protocol in settings.protocols:
+        for mode in modes:
+            mods = MODES[mode]
+            started = time.perf_counter()
+            train, test = data["train"], data["test"]
+            n_cls = len(task.classes)
+            if protocol == "knn":
+                acc = knn_fused({m: feats[("train", m)] for m in mods}, train.labels,
+                                {m: feats[("test", m)] for m in mods}, test.labels, n_cls,
+                                settings.knn_k, settings.knn_t)
+            elif protocol == "linear":
+                acc = linear_probe({m: feats[("train", m)] for m in mods}, train.labels,
+                                   {m: feats[("test", m)] for m in mods}, test.labels, n_cls,
+                                   settings.probe, device,
+                                   progress=_epoch_bar(f"{enc.label} {task.name} linear "
+                                                       f"{MODE_NAMES[mode]}", settings.probe))
+            else:
+                acc = finetune({m: enc.models[m] for m in mods}, pipeline,
+                               {m: train.compact[m] for m in mods}, train.labels,
+                               {m: test.compact[m] for m in mods}, test.labels, n_cls,
+                               settings.probe, device,
+                               progress=_epoch_bar(f"{enc.label} {task.name} finetune "
+                                                   f"{MODE_NAMES[mode]}", settings.probe))
+            results.append({
+                "task": task.name, "paired": task.paired, "protocol": protocol,
+                "mode": MODE_NAMES[mode],
+                "method": enc.label, "arch": enc.arch, "round": enc.round,
+                "checkpoint": enc.checkpoints if len(set(enc.checkpoints.values())) > 1
+                else next(iter(enc.checkpoints.values())),
+                "top1": acc.get(1), "top5": acc.get(5), "classes": n_cls,
+                "train-size": len(train.labels), "test-size": len(test.labels),
+                "seconds": round(time.perf_counter() - started, 3),
+                "features-seconds": features_seconds if protocol != "finetune" else 0.0})
+            logger.info("%s round %s %s %s %s: top-1 %.4f", enc.label, enc.round, task.name,
+                        protocol, MODE_NAMES[mode], acc[1])
+    return results
+
+
+def _epoch_bar(label: str, probe: ProbeSettings):
+    bar = Progress(label, probe.epochs)
+    return lambda epoch, loss: bar.update(epoch + 1, f", loss {loss:.3f}")
+
+
+def test_features(enc: Encoders, task: Task, data: dict[str, SplitInputs],
+                  pipeline: InputPipeline, max_points: int, seed: int
+                  ) -> dict[str, torch.Tensor]:
+    """Test-split features per modality of a task, at most `max_points` each (for t-SNE)."""
+    split = data["test"]
+    keep = np.sort(np.random.default_rng([seed, 606]).permutation(len(split.labels))[:max_points])
+    out = {}
+    for m in task.modalities:
+        name = task.name if not task.paired else f"{task.name} ({MODE_NAMES[MODES_OF[m]]})"
+        out[name] = features_of(enc.models[m], pipeline, m, split.compact[m][keep],
+                                f"{enc.label} {name} t-SNE")
+    return out
+
+
+MODES_OF = {"image": "v", "audio": "a"}

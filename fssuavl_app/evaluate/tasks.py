@@ -1,0 +1,158 @@
+"""Downstream tasks: what `fssuavl-evaluate --task SPEC` names, with aligned labels.
+
+SPEC forms:
+  NAME=ROOT                 any dataset the readers support (`fssuavl-data list`);
+                            `esc50=ROOT` expands to its 5 folds (esc50-fold1..5)
+  advance=ROOT              paired ADVANCE: each aerial image with its sound
+  mnist+fsdd=MNIST,FSDD     paired as in the paper: every FSDD clip with an MNIST
+                            image of the same digit (train 2700 / test 300)
+  synthetic-shapes, synthetic-sounds, synthetic-pairs
+                            the built-in data of the checkpoint's run (pairs: each
+                            sound with a shape of the same class index)
+
+A task lists, per split, aligned positions into one source per modality and
+one label per row: a unimodal task has one modality, a paired task both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data import DATASETS, Source, open_dataset
+from ..data.synthetic import SyntheticShapes, SyntheticSounds
+from .monitor import monitor_subset
+
+PAIRED = ("advance", "mnist+fsdd", "synthetic-pairs")
+
+
+class TaskError(ValueError):
+    """A task spec that cannot be served (unknown name, missing root, ...)."""
+
+
+@dataclass
+class Task:
+    name: str
+    classes: list[str]
+    sources: dict[str, Source]  # modality -> reader; both for paired tasks
+    rows: dict[str, dict[str, np.ndarray]]  # split -> modality -> positions in that split
+    labels: dict[str, np.ndarray]  # split -> (N,) int64
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(m for m in ("image", "audio") if m in self.sources)
+
+    @property
+    def paired(self) -> bool:
+        return len(self.sources) == 2
+
+    def subset(self, max_rows: int, seed: int) -> "Task":
+        """The same task with at most `max_rows` rows per split (seeded; 0 = all)."""
+        rows, labels = {}, {}
+        for split, lab in self.labels.items():
+            keep = monitor_subset(len(lab), max_rows, seed)
+            rows[split] = {m: r[keep] for m, r in self.rows[split].items()}
+            labels[split] = lab[keep]
+        return Task(self.name, self.classes, self.sources, rows, labels)
+
+
+def unimodal_task(name: str, source: Source) -> Task:
+    rows = {s: {source.modality: np.arange(len(source.labels(s)))} for s in ("train", "test")}
+    return Task(name, list(source.classes), {source.modality: source}, rows,
+                {s: source.labels(s) for s in ("train", "test")})
+
+
+def pair_by_label(image_labels: np.ndarray, audio_labels: np.ndarray, seed: int) -> np.ndarray:
+    """For each audio item, the position of an image of the same label: within a label,
+    the k-th clip gets the k-th image of a seeded permutation (cycling if images run out)."""
+    out = np.zeros(len(audio_labels), dtype=np.int64)
+    rng = np.random.default_rng([seed, 505])
+    for label in np.unique(audio_labels):
+        images = rng.permutation(np.flatnonzero(image_labels == label))
+        if len(images) == 0:
+            raise TaskError(f"no image with label {label} to pair with its audio")
+        clips = np.flatnonzero(audio_labels == label)
+        out[clips] = images[np.arange(len(clips)) % len(images)]
+    return out
+
+
+def paired_by_label_task(name: str, images: Source, audio: Source, seed: int,
+                         same_names: bool = True) -> Task:
+    """Each audio item of a split paired with an image of the same label from that split.
+
+    With `same_names` the two class lists must agree (MNIST and FSDD digits);
+    otherwise classes pair by index and are named "image-class/audio-class".
+    """
+    if same_names and list(images.classes) != list(audio.classes):
+        raise TaskError(f"{name}: image classes {list(images.classes)[:5]} and audio classes "
+                        f"{list(audio.classes)[:5]} differ; cannot pair by label")
+    rows, labels = {}, {}
+    for split in ("train", "test"):
+        a_lab = audio.labels(split)
+        rows[split] = {"image": pair_by_label(images.labels(split), a_lab, seed),
+                       "audio": np.arange(len(a_lab))}
+        labels[split] = a_lab
+    classes = (list(audio.classes) if same_names else
+               [f"{i}/{a}" for i, a in zip(images.classes, audio.classes, strict=True)])
+    return Task(name, classes, {"image": images, "audio": audio}, rows, labels)
+
+
+def paired_by_id_task(name: str, images: Source, audio: Source) -> Task:
+    """Readers that list the same ids in the same order (ADVANCE): row i pairs item i."""
+    rows, labels = {}, {}
+    for split in ("train", "test"):
+        if images.item_ids(split) != audio.item_ids(split):
+            raise TaskError(f"{name}: image and sound ids differ in the {split} split")
+        n = len(images.labels(split))
+        rows[split] = {"image": np.arange(n), "audio": np.arange(n)}
+        labels[split] = images.labels(split)
+    return Task(name, list(images.classes), {"image": images, "audio": audio}, rows, labels)
+
+
+def _split_spec(spec: str) -> tuple[str, list[str]]:
+    name, _, roots = spec.partition("=")
+    return name.strip(), [r.strip() for r in roots.split(",") if r.strip()]
+
+
+def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
+    if len(roots) != count:
+        raise TaskError(f"task {name!r} needs {count} root(s): --task {example}")
+    for root in roots:
+        if not Path(root).expanduser().is_dir():
+            raise TaskError(f"task {name!r}: root {root} is not a folder")
+
+
+def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128) -> list[Task]:
+    """The task(s) one SPEC names (esc50 gives five); errors say what to pass."""
+    name, roots = _split_spec(spec)
+    per_class = (int(run_config.get("synthetic-train-per-class", 300)),
+                 int(run_config.get("synthetic-test-per-class", 50)))
+    data_seed = int(run_config.get("seed", 0))
+    if name == "synthetic-shapes":
+        return [unimodal_task(name, SyntheticShapes(data_seed, *per_class))]
+    if name == "synthetic-sounds":
+        return [unimodal_task(name, SyntheticSounds(data_seed, *per_class))]
+    if name == "synthetic-pairs":
+        return [paired_by_label_task(name, SyntheticShapes(data_seed, *per_class),
+                                     SyntheticSounds(data_seed, *per_class), seed,
+                                     same_names=False)]
+    if name == "advance":
+        _need_roots(name, roots, 1, "advance=/data/ADVANCE")
+        from ..data.advance import advance_pair
+        return [paired_by_id_task(name, *advance_pair(roots[0], image_side))]
+    if name == "mnist+fsdd":
+        _need_roots(name, roots, 2, "mnist+fsdd=/data/mnist,/data/free-spoken-digit-dataset")
+        return [paired_by_label_task(name, open_dataset("mnist", roots[0]),
+                                     open_dataset("fsdd", roots[1]), seed)]
+    if name == "esc50":
+        _need_roots(name, roots, 1, "esc50=/data/ESC-50-master")
+        open_dataset("esc50", roots[0])  # layout check with a clear message
+        from ..data.audio_sets import ESC50
+        return [unimodal_task(f"esc50-fold{k}", ESC50(roots[0], test_fold=k)) for k in range(1, 6)]
+    if name in DATASETS:
+        _need_roots(name, roots, 1, f"{name}=/path/to/{name}")
+        return [unimodal_task(name, open_dataset(name, roots[0], image_side))]
+    known = ", ".join(["synthetic-shapes", "synthetic-sounds", *PAIRED, *DATASETS])
+    raise TaskError(f"unknown task {name!r}; known: {known}")

@@ -1,0 +1,143 @@
+"""fssuavl-evaluate on real checkpoint files and fixture datasets in their published layouts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fssuavl_app.audio import AudioSpec
+from fssuavl_app.checkpoint import save_checkpoint
+from fssuavl_app.config import RunConfig
+from fssuavl_app.evaluate.cli import main
+from fssuavl_app.evaluate.runner import knn_fused
+from fssuavl_app.evaluate.tasks import open_tasks, pair_by_label
+from fssuavl_app.models import ModelArgs, build_model
+
+from .layouts_audio import write_esc50, write_fsdd
+from .layouts_epic_advance import write_advance
+from .layouts_images import write_cifar10, write_mnist_idx
+from .test_knn import brute_force_scores
+from .tiny import TINY
+
+FAST = ["--epochs", "1", "--knn-k", "10", "--batch-size", "16"]
+
+
+def write_run(run_dir: Path, rounds=(0, 1, 2), seed_offset: int = 0) -> Path:
+    """A run directory in the ServerApp's format (tiny ResNet-18 per round)."""
+    cfg = RunConfig.from_run_config(TINY)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for r in rounds:
+        torch.manual_seed(r + seed_offset)
+        model = build_model(ModelArgs.from_config(cfg))
+        save_checkpoint(run_dir, r, model.state_dict(), model.args, AudioSpec(),
+                        cfg.to_run_config(), {"round": r})
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("data")
+    return {"cifar10": write_cifar10(tmp), "advance": write_advance(tmp),
+            "mnist": write_mnist_idx(tmp, n_train=30, n_test=20), "fsdd": write_fsdd(tmp).root,
+            "esc50": write_esc50(tmp).root}
+
+
+def _results(out: Path) -> list[dict]:
+    return json.loads((out / "results.json").read_text())["results"]
+
+
+def test_run_directory_sweep_all_protocols_and_modes(tmp_path, data, capsys):
+    run = write_run(tmp_path / "my-run")
+    out = tmp_path / "eval"
+    rc = main([str(run), "--rounds", "all", "--out", str(out), *FAST, "--tsne",
+               "--protocol", "knn", "linear", "finetune",
+               "--task", f"cifar10={data['cifar10']}", "--task", f"fsdd={data['fsdd']}",
+               "--task", f"advance={data['advance']}",
+               "--task", f"mnist+fsdd={data['mnist']},{data['fsdd']}"])
+    assert rc == 0
+    results = _results(out)
+    got = {(r["task"], r["protocol"], r["mode"], r["round"]) for r in results}
+    for rnd in (0, 1, 2):
+        for proto in ("knn", "linear", "finetune"):
+            assert ("cifar10", proto, "V", rnd) in got and ("fsdd", proto, "A", rnd) in got
+            for task in ("advance", "mnist+fsdd"):
+                assert {(task, proto, m, rnd) for m in ("A+V", "V", "A")} <= got
+    assert all(0.0 <= r["top1"] <= 1.0 and r["checkpoint"].endswith(f"round-{r['round']:04d}.json")
+               for r in results)
+    table = (out / "results.md").read_text()
+    assert "| Method | Arch. | Round | KNN cifar10 (V) | KNN fsdd (A) | KNN Avg." in table
+    assert "L.P advance A+V" in table and "F.T mnist+fsdd A" in table
+    assert "| my-run | resnet18 | 2 |" in table and table in capsys.readouterr().out
+    for png in ("knn-over-rounds.png", "tsne-my-run-round2.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mnist_fsdd_pairs_same_digit_and_fused_knn_matches_brute_force(data):
+    task = open_tasks(f"mnist+fsdd={data['mnist']},{data['fsdd']}", TINY)[0]
+    for split in ("train", "test"):
+        img = task.sources["image"].labels(split)[task.rows[split]["image"]]
+        aud = task.sources["audio"].labels(split)[task.rows[split]["audio"]]
+        assert np.array_equal(img, aud) and np.array_equal(aud, task.labels[split])
+    assert np.array_equal(pair_by_label(np.array([0, 1, 1, 0]), np.array([1, 1, 0]), 0),
+                          pair_by_label(np.array([0, 1, 1, 0]), np.array([1, 1, 0]), 0))
+    g = torch.Generator().manual_seed(0)
+    tr = {"image": torch.randn(30, 4, generator=g), "audio": 5 * torch.randn(30, 3, generator=g)}
+    te = {"image": torch.randn(7, 4, generator=g), "audio": torch.randn(7, 3, generator=g)}
+    tr_lab, te_lab = torch.randint(0, 3, (30,), generator=g), torch.randint(0, 3, (7,), generator=g)
+    got = knn_fused(tr, tr_lab, te, te_lab, 3, k=5, t=0.1)
+    cat = lambda d: torch.cat([F.normalize(d["audio"], dim=1), F.normalize(d["image"], dim=1)], 1)
+    want = brute_force_scores(cat(te), cat(tr), tr_lab, 3, 5, 0.1).argmax(1)
+    assert got[1] == pytest.approx((want == te_lab).double().mean().item())
+
+
+def test_two_checkpoints_route_each_modality_through_its_own(tmp_path, data):
+    vis, aud = write_run(tmp_path / "fvssl", (3,)), write_run(tmp_path / "fassl", (3,), 100)
+    task = ["--task", f"advance={data['advance']}", *FAST]
+    assert main([str(vis), "--audio-checkpoint", str(aud), "--out", str(tmp_path / "both"),
+                 *task]) == 0
+    assert main([str(vis), "--out", str(tmp_path / "v"), *task]) == 0
+    assert main([str(aud), "--out", str(tmp_path / "a"), *task]) == 0
+    both, only_v, only_a = (_results(tmp_path / d) for d in ("both", "v", "a"))
+    pick = lambda rs, mode: next(r["top1"] for r in rs if r["mode"] == mode)
+    assert pick(both, "V") == pick(only_v, "V") and pick(both, "A") == pick(only_a, "A")
+    assert both[0]["method"] == "fvssl + fassl"
+    assert both[0]["checkpoint"]["audio"].startswith(str(aud))
+
+
+def test_esc50_folds_are_averaged_in_the_table(tmp_path, data):
+    run = write_run(tmp_path / "r", (0,))
+    assert main([str(run), "--out", str(tmp_path / "o"), "--task", f"esc50={data['esc50']}",
+                 *FAST]) == 0
+    assert {r["task"] for r in _results(tmp_path / "o")} == {f"esc50-fold{k}" for k in range(1, 6)}
+    assert "KNN esc50 (5-fold) (A)" in (tmp_path / "o" / "results.md").read_text()
+
+
+def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
+    run = write_run(tmp_path / "r", (0, 1))
+    out = tmp_path / "never"
+    cases = {
+        "no checkpoint (round-NNNN.json)": [str(tmp_path)],
+        "missing-root": [str(run), "--task", f"cifar10={tmp_path / 'missing-root'}"],
+        "unknown task 'imagenet-21k'": [str(run), "--task", "imagenet-21k=/x"],
+        "no checkpoint for round(s) [7]": [str(run), "--rounds", "7"],
+    }
+    for message, argv in cases.items():
+        argv = argv if "--task" in argv else [*argv, "--task", "synthetic-shapes"]
+        assert main([*argv, "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+    weights = run / "round-0001.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert main([str(run), "--rounds", "all", "--task", "synthetic-shapes", "--out", str(out)]) == 2
+    assert "cannot read weights" in capsys.readouterr().err
+    meta = json.loads((run / "round-0000.json").read_text())
+    meta["model_args"]["arch"] = "vit-huge"
+    (run / "round-0000.json").write_text(json.dumps(meta))
+    assert main([str(run / "round-0000.json"), "--task", "synthetic-shapes",
+                 "--out", str(out)]) == 2
+    assert "'vit-huge' is not one this version can rebuild" in capsys.readouterr().err
+    assert not out.exists()
