@@ -26,7 +26,7 @@ from .devices import pick_device
 from .inputs import InputPipeline
 from .models import ModelArgs, build_model
 from .shards import client_generator, load_local_data, partition_for
-from .train import MODALITIES, TrainSettings, train_locally
+from .train import MODALITIES, TrainSettings, lr_for_round, train_locally
 
 app = ClientApp()
 
@@ -51,10 +51,13 @@ def partition_of(node_config: dict) -> tuple[int, int]:
     return pid, count
 
 
-def settings_of(cfg: RunConfig) -> TrainSettings:
-    return TrainSettings(epochs=cfg.local_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+def settings_of(cfg: RunConfig, global_round: int) -> TrainSettings:
+    """Local training settings of one round (the lr follows `lr-schedule` over rounds)."""
+    return TrainSettings(epochs=cfg.local_epochs, batch_size=cfg.batch_size,
+                         lr=lr_for_round(cfg.lr, cfg.lr_schedule, global_round,
+                                         cfg.num_server_rounds),
                          momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                         temperature=cfg.temperature)
+                         temperature=cfg.temperature, loss=cfg.loss, bt_lambda=cfg.bt_lambda)
 
 
 def local_shard(cfg: RunConfig, node_config: dict, sources: dict) -> tuple[int, ClientShard]:
@@ -96,7 +99,7 @@ def train(msg: Message, context: Context) -> Message:
     model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
     model.to(device)
     pipeline = InputPipeline(cfg.input_size, AudioSpec(), device)
-    result = train_locally(model, data, pipeline, settings_of(cfg),
+    result = train_locally(model, data, pipeline, settings_of(cfg, global_round),
                            client_generator(cfg.seed, global_round, pid))
 
     n = result.num_examples

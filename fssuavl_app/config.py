@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-ARCHS = ("resnet18",)
+ARCHS = ("resnet18", "vit")
+LOSSES = ("simclr", "barlow-twins")
+LR_SCHEDULES = ("constant", "cosine")
 # Readers live in data/registry.py; names are listed here so that validating a
 # config does not import them (a test checks both lists agree).
 IMAGE_DATASETS = ("synthetic-shapes", "mnist", "fashion-mnist", "cifar10", "tiny-imagenet",
@@ -47,7 +49,13 @@ class RunConfig:
     lr: float = _opt(0.03, "SGD learning rate", lo=0.0)
     momentum: float = _opt(0.9, "SGD momentum", lo=0.0, hi=1.0)
     weight_decay: float = _opt(1e-4, "SGD weight decay", lo=0.0)
+    lr_schedule: str = _opt("constant", "learning rate over rounds: constant (the paper keeps "
+                            "it unchanged through FL pretraining) or cosine from lr to 0",
+                            choices=LR_SCHEDULES)
+    loss: str = _opt("simclr", "SSL loss: simclr (NT-Xent) or barlow-twins", choices=LOSSES)
     temperature: float = _opt(0.5, "NT-Xent temperature tau", lo=1e-6)
+    bt_lambda: float = _opt(0.005, "Barlow Twins off-diagonal weight lambda (0.005 as in "
+                            "L-DAWA, the authors' FSSL code)", lo=0.0)
     arch: str = _opt("resnet18", "encoder architecture", choices=ARCHS)
     proj_dim: int = _opt(128, "projection output dimension", lo=1)
     proj_hidden_dim: int = _opt(0, "projection MLP hidden width; 0 = one linear layer", lo=0)
@@ -88,6 +96,9 @@ class RunConfig:
             if not dataset.startswith("synthetic-") and not root:
                 raise ConfigError(f"{modality}-dataset {dataset!r} needs {modality}-root: the "
                                   "folder that holds it in its published layout")
+        if self.arch == "vit" and self.input_size % 16:
+            raise ConfigError(f"run-config key 'input-size' is {self.input_size}; the ViT needs a "
+                              "multiple of 16 (16x16 patches)")
         if self.frac_image_only + self.frac_audio_only > 1.0 + 1e-9:
             raise ConfigError(
                 "frac-image-only + frac-audio-only must be <= 1 "

@@ -8,14 +8,16 @@ than the batch size still trains (NT-Xent needs N >= 2).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Iterator
 
 import torch
 
 from .inputs import InputPipeline
-from .losses import nt_xent
+from .losses import barlow_twins, nt_xent
 from .models import SSLModel
 
 MODALITIES = ("image", "audio")
@@ -48,6 +50,26 @@ class TrainSettings:
     momentum: float
     weight_decay: float
     temperature: float
+    loss: str = "simclr"  # or "barlow-twins"
+    bt_lambda: float = 0.005
+
+
+def ssl_loss(settings: TrainSettings) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss of two views' projections (N, D) each -> scalar, as the settings choose."""
+    if settings.loss == "simclr":
+        return partial(nt_xent, temperature=settings.temperature)
+    if settings.loss == "barlow-twins":
+        return partial(barlow_twins, lambd=settings.bt_lambda)
+    raise ValueError(f"unknown loss {settings.loss!r}; use simclr or barlow-twins")
+
+
+def lr_for_round(lr: float, schedule: str, global_round: int, total_rounds: int) -> float:
+    """The client learning rate in `global_round` (1-based): constant, or cosine over rounds
+    from `lr` in round 1 towards 0 (never 0: round r uses (r - 1) / total of the half period)."""
+    if schedule == "constant":
+        return lr
+    progress = (max(1, global_round) - 1) / max(1, total_rounds)
+    return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 @dataclass
@@ -80,7 +102,7 @@ def alternate(image_batches: list, audio_batches: list) -> Iterator[tuple[str, t
 def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
                   settings: TrainSettings, generator: torch.Generator,
                   on_step: Callable[[int, str, float], None] | None = None) -> TrainResult:
-    """Run `settings.epochs` local epochs of SimCLR on `data`; returns counts and mean losses.
+    """Run `settings.epochs` local epochs of SSL on `data`; returns counts and mean losses.
 
     `generator` (a CPU generator) drives shuffling; a device generator seeded
     from it drives the views, so results depend only on its seed.
@@ -90,6 +112,7 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
     view_gen.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
     optimiser = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
                                 weight_decay=settings.weight_decay)
+    loss_fn = ssl_loss(settings)
     result = TrainResult()
     loss_sums = dict.fromkeys(MODALITIES, 0.0)
     loss_counts = dict.fromkeys(MODALITIES, 0)
@@ -102,7 +125,7 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
         for modality, idx in alternate(per_modality["image"], per_modality["audio"]):
             v1, v2 = pipeline.train_views(modality, data.batch(modality, idx), view_gen)
             z = model(torch.cat([v1, v2]))
-            loss = nt_xent(*z.chunk(2), temperature=settings.temperature)
+            loss = loss_fn(*z.chunk(2))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

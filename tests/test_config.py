@@ -14,7 +14,8 @@ def test_pyproject_defaults_match_the_dataclass():
     assert set(defaults) == set(RunConfig().to_run_config())
 
 
-@pytest.mark.parametrize("preset", sorted((ROOT / "conf").glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("preset", sorted((ROOT / "conf").rglob("*.toml")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_presets_parse(preset):
     RunConfig.from_run_config(tomllib.loads(preset.read_text()))
 

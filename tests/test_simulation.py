@@ -102,3 +102,17 @@ def test_missing_dataset_root_fails_the_run_at_start(superlink, runs, tmp_path):
                                  NUM_CLIENTS, timeout=120)
     assert status == "finished:failed"
     assert "no-fsdd-here" in logs and "recordings/" in logs
+
+
+def test_vit_barlow_twins_preset_runs_through_flower(superlink, runs):
+    """A paper preset (quick twin) starts and finishes one round: ViT + Barlow Twins."""
+    import tomllib
+
+    preset = tomllib.loads((APP / "conf" / "quick" / "t7-fssuavl-333-vit-barlow-twins-e1.toml")
+                           .read_text())
+    _run(superlink, runs, **{**preset, **TINY, "run-name": "vit-bt", "num-server-rounds": 1,
+                             "lr-schedule": "cosine"})
+    last = load_checkpoint(runs / "vit-bt" / "round-0001.json")
+    assert last.model_args.arch == "vit" and last.run_config["loss"] == "barlow-twins"
+    assert all(torch.isfinite(v.float()).all() for v in last.state_dict.values())
+    assert math.isfinite(read_metrics(runs / "vit-bt")[-1]["loss-image"])

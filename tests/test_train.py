@@ -54,3 +54,12 @@ def test_same_seed_same_result():
         train_locally(model, _data(6, 6), InputPipeline(32), SETTINGS, torch.Generator().manual_seed(5))
         results.append(model.state_dict()["head.weight"])
     assert torch.equal(*results)
+
+
+def test_lr_schedules_over_rounds():
+    from fssuavl_app.train import lr_for_round
+
+    assert [lr_for_round(0.03, "constant", r, 10) for r in (1, 5, 10)] == [0.03] * 3
+    cos = [lr_for_round(0.03, "cosine", r, 10) for r in range(1, 11)]
+    assert cos[0] == 0.03 and all(a > b > 0 for a, b in zip(cos, cos[1:]))
+    assert abs(lr_for_round(0.03, "cosine", 6, 10) - 0.015) < 1e-12

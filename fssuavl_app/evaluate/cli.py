@@ -64,7 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-samples", type=int, default=0,
                    help="at most N rows per split and task (seeded subset; 0 = all)")
     p.add_argument("--input-size", type=int, help="encoder input side (default: the checkpoint's)")
-    p.add_argument("--tsne", action="store_true", help="write a t-SNE plot per evaluated model")
+    p.add_argument("--tsne", action="store_true",
+                   help="write a t-SNE plot of every evaluated checkpoint (Figures 2-3)")
     p.add_argument("--tsne-points", type=int, default=300, help="points per dataset in t-SNE")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, default=0)
@@ -178,12 +179,11 @@ def run(args: argparse.Namespace) -> Path:
                 len(tasks), ", ".join(settings.protocols), device, out)
     inputs_cache: dict[tuple, dict] = {}
     results, plots = [], []
-    for n, (label, image, audio) in enumerate(models):
+    for label, image, audio in models:
         enc = build_encoders(label, image, audio, device)
         spec = load_checkpoint((audio or image)["path"]).audio_spec
         size = args.input_size or enc.models["image"].args.input_size
         pipeline = InputPipeline(size, spec, device)
-        last_of_label = n + 1 == len(models) or models[n + 1][0] != label
         tsne_groups = {}
         for i, task in enumerate(tasks):
             key = (i, tuple(sorted(spec.to_dict().items())))
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> Path:
                 inputs_cache[key] = {s: load_split(task, s, pipeline) for s in ("train", "test")}
             data = inputs_cache[key]
             results += evaluate_task(enc, task, data, pipeline, settings, device)
-            if args.tsne and last_of_label:
+            if args.tsne:
                 tsne_groups.update(test_features(enc, task, data, pipeline, args.tsne_points,
                                                  args.seed))
         if tsne_groups:

@@ -1,7 +1,8 @@
 """Feature extraction: the one place that says which features evaluation uses.
 
-ResNet-18: the 512-d pooled encoder output (`SSLModel.features`), in eval
-mode (BatchNorm running statistics are read, never updated).
+ResNet-18: the 512-d pooled encoder output; ViT: the 256-d mean of its output
+tokens after the final LayerNorm (`SSLModel.features`), in eval mode
+(BatchNorm running statistics are read, never updated).
 """
 
 from __future__ import annotations

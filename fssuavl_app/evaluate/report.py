@@ -69,8 +69,10 @@ def markdown(results: list[dict]) -> str:
     seconds: dict[str, float] = {}
     for r in results:
         seconds[r["protocol"]] = seconds.get(r["protocol"], 0.0) + r["seconds"]
-    shared = {(r["method"], r["round"], r["task"]): r.get("features-seconds", 0.0)
-              for r in results}
+    shared: dict[tuple, float] = {}
+    for r in results:
+        key = (r["method"], r["round"], r["task"])
+        shared[key] = max(shared.get(key, 0.0), r.get("features-seconds", 0.0))
     parts.append("Time per protocol, all tasks and rounds: " + ", ".join(
         f"{PROTOCOL_NAMES[p]} {s:.1f} s" for p, s in seconds.items())
         + f"; feature extraction shared by KNN and L.P {sum(shared.values()):.1f} s "

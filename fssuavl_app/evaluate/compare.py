@@ -1,0 +1,108 @@
+"""`fssuavl-compare`: several runs side by side, laid out like the paper's tables.
+
+For each run directory: the method (FSSUAVL, FVSSL, FASSL, Model-Comb, or
+the client shares), architecture, loss and rounds, read from its last
+checkpoint, and the central kNN monitor's top-1 per modality at that round.
+With evaluation results (`fssuavl-evaluate` writes results.json into
+<run>/eval-*/; the newest is used, or pass --eval FILE), also the per-task
+tables of `fssuavl-evaluate` with each run's method name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..checkpoint import CheckpointError, latest_checkpoint
+from .report import markdown
+
+ARCH_NAMES = {"resnet18": "R-18", "vit": "ViT"}
+LOSS_NAMES = {"simclr": "SimCLR", "barlow-twins": "Barlow Twins"}
+
+
+def method_name(run_config: dict) -> str:
+    """FSSUAVL / FVSSL / FASSL / Model-Comb from the clients' modality shares."""
+    img, aud = float(run_config.get("frac-image-only", 0)), float(run_config.get("frac-audio-only", 0))
+    if img >= 1.0:
+        return "FVSSL"
+    if aud >= 1.0:
+        return "FASSL"
+    if abs(img - 0.5) < 1e-9 and abs(aud - 0.5) < 1e-9:
+        return "Model-Comb"
+    if img == aud == 0:
+        return "FSSUAVL"
+    both = 1.0 - img - aud
+    return f"FSSUAVL {img:.0%} V / {aud:.0%} A / {both:.0%} both"
+
+
+def describe_run(run_dir: Path) -> dict:
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None:
+        raise CheckpointError(f"{run_dir}: no checkpoint; is it a run directory?")
+    rc, m = ckpt.run_config, ckpt.metrics
+    return {"run": run_dir.name, "method": method_name(rc),
+            "arch": ARCH_NAMES.get(rc.get("arch"), rc.get("arch")),
+            "loss": LOSS_NAMES.get(rc.get("loss", "simclr"), rc.get("loss")),
+            "round": ckpt.round, "local-epochs": rc.get("local-epochs"),
+            "image": m.get("knn-image-top1"), "audio": m.get("knn-audio-top1")}
+
+
+def monitor_table(rows: list[dict]) -> str:
+    head = "| Method | Arch. | Loss | Run | Round | kNN image top-1 | kNN audio top-1 | Avg. |"
+    lines = [head, "|" + " --- |" * 8]
+    for r in rows:
+        vals = [v for v in (r["image"], r["audio"]) if v is not None]
+        cell = lambda v: "" if v is None else f"{100 * v:.2f}"
+        avg = f"{100 * sum(vals) / len(vals):.2f}" if vals else ""
+        lines.append(f"| {r['method']} | {r['arch']} | {r['loss']} | {r['run']} | {r['round']} | "
+                     f"{cell(r['image'])} | {cell(r['audio'])} | {avg} |")
+    return "\n".join(lines)
+
+
+def newest_eval(run_dir: Path) -> Path | None:
+    found = sorted(run_dir.glob("eval-*/results.json"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def relabelled_results(eval_json: Path, method: str, arch: str) -> list[dict]:
+    results = json.loads(eval_json.read_text())["results"]
+    return [{**r, "method": method, "arch": arch} for r in results]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fssuavl-compare", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--eval", nargs="*", default=None, metavar="RESULTS_JSON",
+                   help="evaluation results, one per run in the same order (default: the newest "
+                        "<run>/eval-*/results.json of each run, when there is one)")
+    p.add_argument("--out", help="also write the tables to this Markdown file")
+    args = p.parse_args(argv)
+    if args.eval is not None and len(args.eval) != len(args.runs):
+        p.error(f"--eval got {len(args.eval)} files for {len(args.runs)} runs")
+    try:
+        rows = [describe_run(Path(r)) for r in args.runs]
+    except CheckpointError as exc:
+        print(f"fssuavl-compare: error: {exc}", file=sys.stderr)
+        return 2
+    parts = ["### Central kNN monitor at each run's last round (top-1 %)", "", monitor_table(rows), ""]
+    results = []
+    for i, (run, row) in enumerate(zip(args.runs, rows, strict=True)):
+        eval_json = Path(args.eval[i]) if args.eval else newest_eval(Path(run))
+        if eval_json is not None:
+            label = f"{row['method']} ({row['loss']}, {row['run']})"
+            results += relabelled_results(eval_json, label, row["arch"])
+    if results:
+        parts += [markdown(results)]
+    text = "\n".join(parts)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
