@@ -2,12 +2,15 @@
 
 A run directory holds `round-XXXX.safetensors` + `round-XXXX.json` per round.
 The JSON has the round, the full run config, the model arguments, the audio
-front-end settings and the round's metrics: enough to rebuild the model and
-its inputs without anything else (`load_checkpoint`).
+front-end settings, the round's metrics and the SHA-256 of the weights file:
+enough to rebuild the model and its inputs without anything else
+(`load_checkpoint`). Loading never unpickles anything (safetensors + JSON), and
+a weights file whose checksum differs (tampered, truncated, swapped) is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -46,6 +49,14 @@ class Checkpoint:
         return model
 
 
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def checkpoint_paths(run_dir: Path, round_: int) -> tuple[Path, Path]:
     stem = Path(run_dir) / f"round-{round_:04d}"
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
@@ -69,8 +80,15 @@ def save_checkpoint(run_dir: Path, round_: int, state_dict: dict[str, torch.Tens
     """Weights first, then the JSON that names them: a JSON present means a whole checkpoint."""
     weights_path, meta_path = checkpoint_paths(run_dir, round_)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    _atomic_write(weights_path, lambda tmp: save_file(tensors, tmp))
+    digest: list[str] = []
+
+    def write_weights(tmp: str) -> None:
+        save_file(tensors, tmp)
+        digest.append(file_sha256(tmp))
+
+    _atomic_write(weights_path, write_weights)
     meta = {"format": FORMAT, "round": round_, "weights": weights_path.name,
+            "weights_sha256": digest[0],
             "model_args": model_args.to_dict(), "audio_spec": audio_spec.to_dict(),
             "run_config": run_config, "metrics": metrics}
 
@@ -96,6 +114,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{meta_path} is not an FSSUAVL checkpoint "
                               f"(format {meta.get('format')!r}, expected {FORMAT!r})")
     weights = meta_path.parent / meta["weights"]
+    if not weights.is_file():
+        raise CheckpointError(f"{meta_path}: its weights file {weights} is missing")
+    expected = meta.get("weights_sha256")
+    if expected is None:
+        raise CheckpointError(f"{meta_path} has no weights checksum; it was not written by this "
+                              "version and is refused")
+    if file_sha256(weights) != expected:
+        raise CheckpointError(f"{weights} does not match the checksum in {meta_path.name}: the "
+                              "file was changed, truncated or replaced after it was written; "
+                              "refusing to load it")
     try:
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types for bad files

@@ -23,6 +23,7 @@ from .data import open_sources
 from .manifest import Manifest, mismatched_settings, read_manifest, shard_from_manifest
 from .partitions import ClientShard
 from .devices import pick_device
+from .faults import corrupt_reply, fail_before_training, fault_for
 from .inputs import InputPipeline
 from .models import ModelArgs, build_model
 from .shards import client_generator, load_local_data, partition_for
@@ -92,6 +93,8 @@ def train(msg: Message, context: Context) -> Message:
     global_round = int(msg.content["config"]["global-round"])
     sources = open_sources(cfg, node_roots(context.node_config))
     pid, shard = local_shard(cfg, context.node_config, sources)
+    fault = fault_for(cfg.fault_injection, pid, global_round) if cfg.fault_injection else None
+    fail_before_training(fault, cfg.round_timeout)
     data, skipped = load_local_data(sources, shard)
 
     device = pick_device(cfg.device)
@@ -106,11 +109,12 @@ def train(msg: Message, context: Context) -> Message:
     log(INFO, "round %d client %d (%s): %d img + %d aud, loss img %.3f aud %.3f, %.1f s on %s",
         global_round, pid, shard.role, n["image"], n["audio"], result.mean_loss["image"],
         result.mean_loss["audio"], result.seconds, device)
-    metrics = {"num-examples": n["image"] + n["audio"], "partition-id": pid,
+    state, num_examples = corrupt_reply(fault, model.state_dict(), n["image"] + n["audio"])
+    metrics = {"num-examples": num_examples, "partition-id": pid,
                "train-seconds": result.seconds, "steps": result.steps, "num-skipped": skipped}
     for m in MODALITIES:
         metrics[f"num-{m}"] = n[m]
         metrics[f"loss-{m}"] = float(result.mean_loss[m])
-    content = RecordDict({"arrays": ArrayRecord(model.state_dict()),
+    content = RecordDict({"arrays": ArrayRecord(state),
                           "metrics": MetricRecord(metrics)})
     return Message(content=content, reply_to=msg)

@@ -77,6 +77,14 @@ class RunConfig:
                                    lo=1)
     frac_image_only: float = _opt(0.0, "share of clients that train on images only", lo=0.0, hi=1.0)
     frac_audio_only: float = _opt(0.0, "share of clients that train on audio only", lo=0.0, hi=1.0)
+    min_train_replies: int = _opt(1, "fewest valid client replies that make a round; with fewer "
+                                  "the global model is kept and the round is recorded as skipped",
+                                  lo=1)
+    round_timeout: float = _opt(3600.0, "seconds the server waits for a round's replies; clients "
+                                "that have not answered by then count as failed", lo=1.0)
+    fault_injection: str = _opt("", "tests only: make clients fail on purpose, e.g. "
+                                "'raise:3,nan:5@2' (kinds raise, oom, hang, nan, shape, "
+                                "zero-examples; partition id; optional @round)")
     eval_every: int = _opt(5, "central kNN monitor every N rounds (and on round 0 and the last)",
                            lo=1)
     knn_k: int = _opt(200, "kNN monitor neighbours", lo=1)
@@ -96,6 +104,13 @@ class RunConfig:
             if not dataset.startswith("synthetic-") and not root:
                 raise ConfigError(f"{modality}-dataset {dataset!r} needs {modality}-root: the "
                                   "folder that holds it in its published layout")
+        if self.fault_injection:
+            from .faults import parse_faults
+
+            try:
+                parse_faults(self.fault_injection)
+            except ValueError as exc:
+                raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
         if self.arch == "vit" and self.input_size % 16:
             raise ConfigError(f"run-config key 'input-size' is {self.input_size}; the ViT needs a "
                               "multiple of 16 (16x16 patches)")

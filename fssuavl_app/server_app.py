@@ -73,10 +73,13 @@ class RoundRecorder:
 
 def progress_line(record: dict, total_rounds: int) -> str:
     parts = [f"[round {record['round']}/{total_rounds}]"]
-    if "clients" in record:
+    if "loss-image" in record:
         parts.append(f"{record['clients']} clients, {record['num-image']} img + "
                      f"{record['num-audio']} aud, loss img {record['loss-image']:.3f} "
                      f"aud {record['loss-audio']:.3f}, {record['round-seconds']:.1f} s")
+    if record.get("num-failed") or record.get("num-rejected"):
+        parts.append(f"({record['num-failed']} failed, {record['num-rejected']} rejected"
+                     + (", model kept" if not record.get("aggregated", 1) else "") + ")")
     knn = [f"{k[4:]} {v:.3f}" for k, v in record.items() if k.startswith("knn-") and "top" in k]
     if knn:
         parts.append("kNN " + ", ".join(knn))
@@ -126,13 +129,15 @@ def main(grid: Grid, context: Context) -> None:
     monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed)
 
     strategy = FssuavlFedAvg(partitions=partitions, seed=cfg.seed, round_offset=start_round,
-                             fraction_train=cfg.fraction_train)
+                             fraction_train=cfg.fraction_train,
+                             min_train_replies=cfg.min_train_replies)
     metrics_log = MetricsLog(run_dir, resume_after=start_round if resumed else None)
     recorder = RoundRecorder(cfg, run_dir, model, monitor, strategy, metrics_log, bool(resumed))
     try:
         strategy.start(grid=grid, initial_arrays=ArrayRecord(model.state_dict()),
                        num_rounds=cfg.num_server_rounds - start_round,
-                       train_config=ConfigRecord({}), evaluate_fn=recorder)
+                       train_config=ConfigRecord({}), evaluate_fn=recorder,
+                       timeout=cfg.round_timeout)
     finally:
         metrics_log.close()
     log(INFO, "%s", final_report(run_dir))

@@ -1,5 +1,12 @@
-"""FedAvg with seeded client sampling by partition id, global round numbers and
-per-modality metric averaging.
+"""FedAvg with seeded client sampling by partition id, global round numbers,
+per-modality metric averaging, and a round that survives faulty clients.
+
+Before aggregation every reply is checked: a client that failed (raised, ran
+out of memory, did not answer within `round-timeout`) or whose update is
+broken (NaN/Inf weights, a missing or wrong-shaped array, `num-examples` <= 0)
+is left out and logged with its partition id and the reason; the counts go
+into the round's metrics. With fewer than `min-train-replies` usable replies
+the global model is kept as it was.
 
 Flower's FedAvg samples node ids with an unseeded `random.sample`, and node ids
 are random per run; here the server learns each node's partition id once
@@ -69,15 +76,44 @@ def aggregate_train_metrics(records: list[RecordDict], weighted_by_key: str) -> 
     return MetricRecord(out)
 
 
+def update_problem(content: RecordDict, reference: dict[str, tuple[int, ...]],
+                   weighted_by_key: str) -> str | None:
+    """Why a reply's update cannot be aggregated, or None when it can.
+
+    `reference` maps every array key of the global model to its shape.
+    """
+    metrics = list(content.metric_records.values())
+    arrays = list(content.array_records.values())
+    if len(metrics) != 1 or len(arrays) != 1:
+        return "expected one ArrayRecord and one MetricRecord"
+    n = metrics[0].get(weighted_by_key)
+    if not isinstance(n, (int, float)) or not n > 0:
+        return f"{weighted_by_key} is {n!r}; it must be > 0"
+    record = arrays[0]
+    if set(record.keys()) != set(reference):
+        missing, extra = set(reference) - set(record.keys()), set(record.keys()) - set(reference)
+        return f"array keys differ from the model's (missing {sorted(missing)[:3]}, " \
+               f"unexpected {sorted(extra)[:3]})"
+    for key, shape in reference.items():
+        value = record[key].numpy()
+        if tuple(value.shape) != shape:
+            return f"{key} has shape {tuple(value.shape)}, expected {shape}"
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return f"{key} holds NaN or infinite values"
+    return None
+
+
 class FssuavlFedAvg(FedAvg):
     """FedAvg that samples partitions, injects the global round, remembers metrics."""
 
     def __init__(self, *, partitions: dict[int, int], seed: int, round_offset: int,
-                 fraction_train: float):
+                 fraction_train: float, min_train_replies: int = 1):
         super().__init__(fraction_train=fraction_train, fraction_evaluate=0.0,
                          min_train_nodes=1, min_available_nodes=1,
                          train_metrics_aggr_fn=aggregate_train_metrics)
         self.partitions, self.seed, self.round_offset = partitions, seed, round_offset
+        self.min_train_replies = min_train_replies
+        self.reference: dict[str, tuple[int, ...]] = {}
         self.node_to_partition = {n: p for p, n in partitions.items()}
         self.train_metrics: dict[int, dict] = {}
         self.sampled: dict[int, list[int]] = {}
@@ -87,6 +123,7 @@ class FssuavlFedAvg(FedAvg):
         global_round = self.round_offset + server_round
         chosen = sample_partitions(self.partitions, self.fraction_train, self.seed, global_round)
         self.sampled[global_round] = chosen
+        self.reference = {k: tuple(v.shape) for k, v in arrays.items()}
         log(INFO, "round %d: training clients %s", global_round, chosen)
         round_config = ConfigRecord({**dict(config), "server-round": server_round,
                                      "global-round": global_round})
@@ -95,9 +132,37 @@ class FssuavlFedAvg(FedAvg):
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        global_round = self.round_offset + server_round
         ordered = sorted(replies, key=lambda m: self.node_to_partition.get(
             m.metadata.src_node_id, 1 << 62))
-        arrays, metrics = super().aggregate_train(server_round, ordered)
+        usable, failed, rejected = [], [], []
+        for msg in ordered:
+            pid = self.node_to_partition.get(msg.metadata.src_node_id, -1)
+            if msg.has_error():
+                failed.append(pid)
+                log(WARNING, "round %d: client %d failed: %s", global_round, pid,
+                    msg.error.reason.strip().splitlines()[-1][:300] if msg.error.reason else
+                    f"error code {msg.error.code}")
+            elif (problem := update_problem(msg.content, self.reference,
+                                            self.weighted_by_key)) is not None:
+                rejected.append(pid)
+                log(WARNING, "round %d: update of client %d rejected: %s", global_round, pid,
+                    problem)
+            else:
+                usable.append(msg)
+        answered = {self.node_to_partition.get(m.metadata.src_node_id) for m in ordered}
+        silent = [p for p in self.sampled.get(global_round, []) if p not in answered]
+        for pid in silent:
+            log(WARNING, "round %d: client %d did not answer in time", global_round, pid)
+        faults = {"num-failed": len(failed) + len(silent), "num-rejected": len(rejected),
+                  "failed-clients": sorted(failed + silent), "rejected-clients": rejected}
+        if len(usable) < self.min_train_replies:
+            log(WARNING, "round %d: %d usable replies, fewer than min-train-replies=%d; the "
+                "global model is kept", global_round, len(usable), self.min_train_replies)
+            self.train_metrics[global_round] = {**faults, "clients": len(usable),
+                                                "aggregated": 0}
+            return None, None
+        arrays, metrics = super().aggregate_train(server_round, usable)
         if metrics is not None:
-            self.train_metrics[self.round_offset + server_round] = dict(metrics)
+            self.train_metrics[global_round] = {**dict(metrics), **faults, "aggregated": 1}
         return arrays, metrics

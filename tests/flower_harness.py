@@ -72,16 +72,18 @@ class LocalSuperLink:
         return subprocess.run(["flwr", *args], cwd=self.workdir, env=self.env, text=True,
                               capture_output=True, timeout=timeout)
 
-    def run(self, app_dir: Path, run_config: dict[str, Any], num_supernodes: int,
-            timeout: float = 600) -> tuple[str, str]:
-        """Submit a run, wait for it to finish; (final status, ServerApp log)."""
+    def submit(self, app_dir: Path, run_config: dict[str, Any], num_supernodes: int) -> str:
+        """Start a run and return its id at once."""
         overrides = " ".join(f"{k}={toml_value(v)}" for k, v in run_config.items())
         started = self._flwr("run", str(app_dir), "test", "--format", "json", "--run-config",
                              overrides, "--federation-config",
                              f"num-supernodes={num_supernodes} client-resources-num-cpus=1")
         if started.returncode != 0:
             raise RuntimeError(f"flwr run failed:\n{started.stdout}\n{started.stderr}")
-        run_id = str(json.loads(started.stdout)["run-id"])
+        return str(json.loads(started.stdout)["run-id"])
+
+    def wait(self, run_id: str, timeout: float = 600) -> tuple[str, str]:
+        """Poll until the run finishes: (final status, ServerApp log)."""
         deadline, status = time.time() + timeout, "unknown"
         while time.time() < deadline:
             listed = self._flwr("list", "test", "--run-id", run_id, "--format", "json")
@@ -92,3 +94,14 @@ class LocalSuperLink:
             time.sleep(2)
         logs = self._flwr("log", run_id, "test", "--show").stdout
         return status, logs
+
+    def run(self, app_dir: Path, run_config: dict[str, Any], num_supernodes: int,
+            timeout: float = 600) -> tuple[str, str]:
+        """Submit a run, wait for it to finish; (final status, ServerApp log)."""
+        return self.wait(self.submit(app_dir, run_config, num_supernodes), timeout)
+
+    def kill(self) -> None:
+        """Kill the SuperLink and everything it started (ServerApp, Ray) at once."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=20)

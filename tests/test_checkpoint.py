@@ -42,7 +42,7 @@ def test_corrupt_or_foreign_files_give_clear_errors(tmp_path):
     model = build_model(ModelArgs(input_size=32))
     path = _save(tmp_path, 0, model)
     (tmp_path / "round-0000.safetensors").write_bytes(b"not safetensors")
-    with pytest.raises(CheckpointError, match="cannot read weights"):
+    with pytest.raises(CheckpointError, match="does not match the checksum"):
         load_checkpoint(path)
     path.write_text("{broken")
     with pytest.raises(CheckpointError, match="not readable JSON"):
@@ -75,3 +75,30 @@ def test_metrics_log_truncates_rounds_after_the_resumed_checkpoint(tmp_path):
     MetricsLog(tmp_path, resume_after=1).close()
     assert [m["round"] for m in read_metrics(tmp_path)] == [0, 1]
     assert list((tmp_path / "tb").iterdir())
+
+
+def test_tampered_truncated_or_unchecked_weights_are_refused(tmp_path):
+    model = build_model(ModelArgs(input_size=32))
+    path = _save(tmp_path, 0, model)
+    weights = tmp_path / "round-0000.safetensors"
+    good = weights.read_bytes()
+    meta = json.loads(path.read_text())
+    assert len(meta["weights_sha256"]) == 64
+    # flip one byte of a tensor: still valid safetensors, different numbers
+    tampered = bytearray(good)
+    tampered[-5] ^= 0xFF
+    weights.write_bytes(bytes(tampered))
+    with pytest.raises(CheckpointError, match="changed, truncated or replaced"):
+        load_checkpoint(path)
+    weights.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="changed, truncated or replaced"):
+        load_checkpoint(path)
+    weights.write_bytes(good)
+    assert load_checkpoint(path).round == 0
+    del meta["weights_sha256"]
+    path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="no weights checksum"):
+        load_checkpoint(path)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="weights file .* is missing"):
+        load_checkpoint(path)

@@ -133,7 +133,7 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
     weights = run / "round-0001.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
     assert main([str(run), "--rounds", "all", "--task", "synthetic-shapes", "--out", str(out)]) == 2
-    assert "cannot read weights" in capsys.readouterr().err
+    assert "truncated or replaced" in capsys.readouterr().err
     meta = json.loads((run / "round-0000.json").read_text())
     meta["model_args"]["arch"] = "vit-huge"
     (run / "round-0000.json").write_text(json.dumps(meta))
