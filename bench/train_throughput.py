@@ -9,6 +9,10 @@ pipeline and bookkeeping cost. Samples/s counts samples, each with two views.
 
     python bench/train_throughput.py                      # the app's default run config
     python bench/train_throughput.py --input-size 128 --batch-size 256 --batches 40  # GPU
+    python bench/train_throughput.py --arch vit --input-size 128 --batch-size 256 --compile
+
+The encoder-only loop uses the same precision (bf16 autocast on CUDA by
+default), memory format and compiled module as the ClientApp path.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ import torch
 from fssuavl_app.config import RunConfig
 from fssuavl_app.data import SyntheticShapes, SyntheticSounds, load_images, load_waveforms
 from fssuavl_app.devices import pick_device
+from fssuavl_app.speed import speed_for
 from fssuavl_app.inputs import InputPipeline
 from fssuavl_app.losses import nt_xent
-from fssuavl_app.models import ModelArgs, build_model
+from fssuavl_app.models import ModelArgs
+from fssuavl_app.speed import (Speed, autocast, peak_memory_mb, reset_peak_memory,
+                               reusable_model, to_input_format)
 from fssuavl_app.train import LocalData, TrainSettings, train_locally
 
 
@@ -32,23 +39,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def client_path(model, data: LocalData, pipeline: InputPipeline, settings: TrainSettings) -> float:
+def client_path(reusable, data: LocalData, pipeline: InputPipeline, settings: TrainSettings,
+                speed: Speed) -> float:
     _sync(pipeline.device)
     start = time.perf_counter()
-    train_locally(model, data, pipeline, settings, torch.Generator().manual_seed(0))
+    train_locally(reusable.model, data, pipeline, settings, torch.Generator().manual_seed(0),
+                  speed=speed, forward=reusable.forward)
     _sync(pipeline.device)
     return time.perf_counter() - start
 
 
-def bare_loop(model, views: list[torch.Tensor], settings: TrainSettings, device) -> float:
-    optimiser = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
-    model.train()
+def bare_loop(reusable, views: list[torch.Tensor], settings: TrainSettings, device,
+              speed: Speed) -> float:
+    optimiser = torch.optim.SGD(reusable.model.parameters(), lr=settings.lr,
+                                momentum=settings.momentum, weight_decay=settings.weight_decay)
+    reusable.model.train()
     _sync(device)
     start = time.perf_counter()
     for x in views:
-        z = model(x)
-        loss = nt_xent(*z.chunk(2), temperature=settings.temperature)
+        with autocast(speed, device):
+            z = reusable.forward(to_input_format(x, speed))
+        loss = nt_xent(*z.float().chunk(2), temperature=settings.temperature)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -65,10 +76,17 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=8,
                         help="batches per modality (image and audio alternate)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--arch", default=defaults.arch, choices=("resnet18", "vit"))
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--channels-last", default="auto", choices=("auto", "on", "off"))
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats; best is kept")
     args = parser.parse_args()
 
     device = pick_device(args.device)
+    speed = speed_for(RunConfig.from_run_config({
+        "arch": args.arch, "precision": args.precision, "channels-last": args.channels_last,
+        "compile": args.compile, "input-size": args.input_size}), device)
     n = args.batch_size * args.batches
     per_class = -(-n // 10)
     images = load_images(SyntheticShapes(0, per_class, 1), "train", range(n)).data
@@ -77,7 +95,8 @@ def main() -> None:
     pipeline = InputPipeline(args.input_size, device=device)
     settings = TrainSettings(epochs=1, batch_size=args.batch_size, lr=0.03, momentum=0.9,
                              weight_decay=1e-4, temperature=0.5)
-    model = build_model(ModelArgs(input_size=args.input_size)).to(device)
+    reusable = reusable_model(ModelArgs(arch=args.arch, input_size=args.input_size), str(device),
+                              speed)
 
     # The bare loop gets the same batches, with views made once beforehand.
     g = torch.Generator(device=device).manual_seed(0)
@@ -87,15 +106,21 @@ def main() -> None:
         views.append(torch.cat(pipeline.train_views("image", data.images[sl], g)))
         views.append(torch.cat(pipeline.train_views("audio", (data.audio[0][sl], data.audio[1][sl]), g)))
 
-    client_path(model, data, pipeline, settings)  # warm-up (allocator, kernels)
-    t_client = min(client_path(model, data, pipeline, settings) for _ in range(args.repeats))
-    t_bare = min(bare_loop(model, views, settings, device) for _ in range(args.repeats))
+    client_path(reusable, data, pipeline, settings, speed)  # warm-up (allocator, kernels, compile)
+    reset_peak_memory(device)
+    t_client = min(client_path(reusable, data, pipeline, settings, speed)
+                   for _ in range(args.repeats))
+    peak = peak_memory_mb(device)
+    bare_loop(reusable, views, settings, device, speed)  # warm-up
+    t_bare = min(bare_loop(reusable, views, settings, device, speed) for _ in range(args.repeats))
     samples = 2 * n  # images + audio clips, two views each
-    print(f"device {device}, input {args.input_size}x{args.input_size}, batch {args.batch_size}, "
-          f"{samples} samples ({n} images + {n} clips), torch threads {torch.get_num_threads()}")
+    print(f"device {device}, {args.arch}, input {args.input_size}x{args.input_size}, batch "
+          f"{args.batch_size}, {samples} samples ({n} images + {n} clips), {speed}, torch threads "
+          f"{torch.get_num_threads()}")
     print(f"ClientApp training path : {samples / t_client:8.1f} samples/s ({t_client:.2f} s)")
     print(f"bare PyTorch loop       : {samples / t_bare:8.1f} samples/s ({t_bare:.2f} s)")
     print(f"ratio client/bare       : {t_bare / t_client:8.3f}")
+    print(f"peak GPU memory (client): {peak:8.1f} MiB")
 
 
 if __name__ == "__main__":

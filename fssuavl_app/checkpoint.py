@@ -100,19 +100,26 @@ def save_checkpoint(run_dir: Path, round_: int, state_dict: dict[str, torch.Tens
     return meta_path
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load from a checkpoint's .json or .safetensors path."""
-    path = Path(path)
-    meta_path = path.with_suffix(".json")
+def load_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON half of a checkpoint (round, run config, model args, metrics); no weights read."""
+    meta_path = Path(path).with_suffix(".json")
     if not meta_path.is_file():
         raise CheckpointError(f"no checkpoint metadata at {meta_path}")
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{meta_path} is not readable JSON: {exc}") from exc
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{meta_path} is not an FSSUAVL checkpoint "
-                              f"(format {meta.get('format')!r}, expected {FORMAT!r})")
+                              f"(format {meta.get('format') if isinstance(meta, dict) else None!r}"
+                              f", expected {FORMAT!r})")
+    return meta
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load from a checkpoint's .json or .safetensors path (weights checked against their checksum)."""
+    meta_path = Path(path).with_suffix(".json")
+    meta = load_metadata(meta_path)
     weights = meta_path.parent / meta["weights"]
     if not weights.is_file():
         raise CheckpointError(f"{meta_path}: its weights file {weights} is missing")

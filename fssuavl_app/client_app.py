@@ -25,8 +25,9 @@ from .partitions import ClientShard
 from .devices import pick_device
 from .faults import corrupt_reply, fail_before_training, fault_for
 from .inputs import InputPipeline
-from .models import ModelArgs, build_model
+from .models import ModelArgs
 from .shards import client_generator, load_local_data, partition_for
+from .speed import peak_memory_mb, reset_peak_memory, reusable_model, speed_for
 from .train import MODALITIES, TrainSettings, lr_for_round, train_locally
 
 app = ClientApp()
@@ -98,12 +99,15 @@ def train(msg: Message, context: Context) -> Message:
     data, skipped = load_local_data(sources, shard)
 
     device = pick_device(cfg.device)
-    model = build_model(ModelArgs.from_config(cfg))
+    speed = speed_for(cfg, device)
+    reusable = reusable_model(ModelArgs.from_config(cfg), str(device), speed)
+    model = reusable.model
     model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
-    model.to(device)
     pipeline = InputPipeline(cfg.input_size, AudioSpec(), device)
-    result = train_locally(model, data, pipeline, settings_of(cfg, global_round),
-                           client_generator(cfg.seed, global_round, pid))
+    reset_peak_memory(device)
+    result = train_locally(model, data.to(device), pipeline, settings_of(cfg, global_round),
+                           client_generator(cfg.seed, global_round, pid), speed=speed,
+                           forward=reusable.forward)
 
     n = result.num_examples
     log(INFO, "round %d client %d (%s): %d img + %d aud, loss img %.3f aud %.3f, %.1f s on %s",
@@ -111,7 +115,8 @@ def train(msg: Message, context: Context) -> Message:
         result.mean_loss["audio"], result.seconds, device)
     state, num_examples = corrupt_reply(fault, model.state_dict(), n["image"] + n["audio"])
     metrics = {"num-examples": num_examples, "partition-id": pid,
-               "train-seconds": result.seconds, "steps": result.steps, "num-skipped": skipped}
+               "train-seconds": result.seconds, "steps": result.steps, "num-skipped": skipped,
+               "peak-mem-mb": peak_memory_mb(device)}
     for m in MODALITIES:
         metrics[f"num-{m}"] = n[m]
         metrics[f"loss-{m}"] = float(result.mean_loss[m])

@@ -26,6 +26,8 @@ IMAGE_DATASETS = ("synthetic-shapes", "mnist", "fashion-mnist", "cifar10", "tiny
 AUDIO_DATASETS = ("synthetic-sounds", "vggsound", "speech-commands", "epic-sounds", "esc50",
                   "fsdd", "audio-folder", "advance-sounds")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+AUTO_ON_OFF = ("auto", "on", "off")
 
 
 class ConfigError(ValueError):
@@ -95,6 +97,12 @@ class RunConfig:
     run_name: str = _opt("", "run directory name; empty = timestamp")
     resume: str = _opt("", "run directory to continue from its last checkpoint")
     device: str = _opt("auto", "training device; auto = cuda when available", choices=DEVICES)
+    precision: str = _opt("auto", "encoder precision: auto = bf16 autocast on CUDA, fp32 on CPU "
+                          "(the loss is always fp32)", choices=PRECISIONS)
+    channels_last: str = _opt("auto", "channels_last memory format: auto = on for ResNet-18 on "
+                              "CUDA", choices=AUTO_ON_OFF)
+    compile: bool = _opt(False, "torch.compile the model once per worker process and reuse it "
+                         "across clients and rounds")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -73,6 +73,7 @@ def aggregate_train_metrics(records: list[RecordDict], weighted_by_key: str) -> 
     out["num-skipped"] = int(sum(m.get("num-skipped", 0) for m in metrics))
     out["client-seconds-sum"] = float(sum(m["train-seconds"] for m in metrics))
     out["client-seconds-max"] = float(max(m["train-seconds"] for m in metrics))
+    out["peak-mem-mb-max"] = float(max(m.get("peak-mem-mb", 0.0) for m in metrics))
     return MetricRecord(out)
 
 

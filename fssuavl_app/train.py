@@ -19,6 +19,7 @@ import torch
 from .inputs import InputPipeline
 from .losses import barlow_twins, nt_xent
 from .models import SSLModel
+from .speed import Speed, autocast, to_input_format
 
 MODALITIES = ("image", "audio")
 
@@ -34,6 +35,13 @@ class LocalData:
         if modality == "image":
             return 0 if self.images is None else len(self.images)
         return 0 if self.audio is None else len(self.audio[0])
+
+    def to(self, device: torch.device) -> "LocalData":
+        """The same data on `device` (one transfer per round instead of one per batch)."""
+        images = None if self.images is None else self.images.to(device, non_blocking=True)
+        audio = None if self.audio is None else tuple(t.to(device, non_blocking=True)
+                                                      for t in self.audio)
+        return LocalData(images=images, audio=audio)
 
     def batch(self, modality: str, idx: torch.Tensor):
         if modality == "image":
@@ -101,12 +109,17 @@ def alternate(image_batches: list, audio_batches: list) -> Iterator[tuple[str, t
 
 def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
                   settings: TrainSettings, generator: torch.Generator,
-                  on_step: Callable[[int, str, float], None] | None = None) -> TrainResult:
+                  on_step: Callable[[int, str, float], None] | None = None,
+                  speed: Speed = Speed(), forward: torch.nn.Module | None = None) -> TrainResult:
     """Run `settings.epochs` local epochs of SSL on `data`; returns counts and mean losses.
 
     `generator` (a CPU generator) drives shuffling; a device generator seeded
-    from it drives the views, so results depend only on its seed.
+    from it drives the views, so results depend only on its seed. Views and
+    log-mels are made in fp32; `speed` may run the model (or `forward`, a
+    compiled wrapper sharing `model`'s parameters) under bf16 autocast in
+    channels_last; the loss is always fp32.
     """
+    forward = model if forward is None else forward
     device = pipeline.device
     view_gen = torch.Generator(device=device)
     view_gen.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
@@ -124,8 +137,9 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
                         if usable[m] else [] for m in MODALITIES}
         for modality, idx in alternate(per_modality["image"], per_modality["audio"]):
             v1, v2 = pipeline.train_views(modality, data.batch(modality, idx), view_gen)
-            z = model(torch.cat([v1, v2]))
-            loss = loss_fn(*z.chunk(2))
+            with autocast(speed, device):
+                z = forward(to_input_format(torch.cat([v1, v2]), speed))
+            loss = loss_fn(*z.float().chunk(2))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

@@ -105,6 +105,7 @@ def test_a_reply_carries_only_weights_and_scalar_metrics(task_identity, tmp_path
     metrics = dict(content["metrics"])
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in metrics.values())
     assert set(metrics) == {"num-examples", "partition-id", "train-seconds", "steps",
-                            "num-skipped", "num-image", "num-audio", "loss-image", "loss-audio"}
+                            "num-skipped", "num-image", "num-audio", "loss-image", "loss-audio",
+                            "peak-mem-mb"}
     # nothing else rides along: no samples, embeddings or file paths
     assert not any(isinstance(v, str) for v in metrics.values())

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, latest_checkpoint
+from ..checkpoint import CheckpointError, list_checkpoints, load_metadata
 from .report import markdown
 
 ARCH_NAMES = {"resnet18": "R-18", "vit": "ViT"}
@@ -38,14 +38,15 @@ def method_name(run_config: dict) -> str:
 
 
 def describe_run(run_dir: Path) -> dict:
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is None:
+    found = list_checkpoints(run_dir)
+    if not found:
         raise CheckpointError(f"{run_dir}: no checkpoint; is it a run directory?")
-    rc, m = ckpt.run_config, ckpt.metrics
+    meta = load_metadata(found[-1][1])  # metadata only: no weights are read
+    rc, m = meta["run_config"], meta["metrics"]
     return {"run": run_dir.name, "method": method_name(rc),
             "arch": ARCH_NAMES.get(rc.get("arch"), rc.get("arch")),
             "loss": LOSS_NAMES.get(rc.get("loss", "simclr"), rc.get("loss")),
-            "round": ckpt.round, "local-epochs": rc.get("local-epochs"),
+            "round": meta["round"], "local-epochs": rc.get("local-epochs"),
             "image": m.get("knn-image-top1"), "audio": m.get("knn-audio-top1")}
 
 

@@ -1,0 +1,78 @@
+"""How the training step runs fast: bf16 autocast, channels_last, torch.compile, model reuse.
+
+All of it is optional and falls back to plain fp32 eager PyTorch, which is
+what the CPU gets by default (`auto`): bf16 autocast and channels_last pay off
+on CUDA GPUs, not on most CPUs. The loss is always computed in fp32.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+
+from .models import ModelArgs, SSLModel, build_model
+
+
+@dataclass(frozen=True)
+class Speed:
+    bf16: bool = False  # autocast the encoder and head to bfloat16
+    channels_last: bool = False  # NHWC memory format (ResNet convolutions on GPUs)
+    compile: bool = False  # torch.compile the model once per process and reuse it
+
+
+def speed_for(cfg, device: torch.device) -> Speed:
+    """The run config's `precision`, `channels-last` and `compile` resolved for `device`."""
+    on_gpu = device.type == "cuda"
+    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and on_gpu)
+    channels_last = cfg.channels_last == "on" or (
+        cfg.channels_last == "auto" and on_gpu and cfg.arch == "resnet18")
+    return Speed(bf16=bf16, channels_last=channels_last, compile=cfg.compile)
+
+
+def autocast(speed: Speed, device: torch.device):
+    """bf16 autocast context for the forward pass, or nothing."""
+    if not speed.bf16:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def to_input_format(x: torch.Tensor, speed: Speed) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if speed.channels_last else x
+
+
+@dataclass
+class ReusableModel:
+    """One model per process and setting; each client loads its weights into it.
+
+    `forward` is the compiled module when compile is on (it shares the
+    parameters of `model`), so compiled graphs survive across clients and rounds.
+    """
+
+    model: SSLModel
+    forward: torch.nn.Module
+
+
+@functools.lru_cache(maxsize=2)
+def reusable_model(args: ModelArgs, device: str, speed: Speed) -> ReusableModel:
+    # Cached per process on purpose: building and compiling once per simulation
+    # worker, not once per client, is what keeps torch.compile worth it.
+    model = build_model(args).to(device)
+    if speed.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    forward = torch.compile(model) if speed.compile else model
+    return ReusableModel(model, forward)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak allocated GPU memory since the last reset, MiB (0 on CPU)."""
+    if device.type != "cuda":
+        return 0.0
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)

@@ -1,0 +1,73 @@
+"""The GPU speed path (bf16 autocast, channels_last, torch.compile, model reuse) runs on CPU too."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from fssuavl_app.config import RunConfig
+from fssuavl_app.data import open_sources
+from fssuavl_app.inputs import InputPipeline
+from fssuavl_app.models import ModelArgs, build_model
+from fssuavl_app.shards import client_generator, load_local_data, partition_for
+from fssuavl_app.speed import Speed, reusable_model, speed_for
+from fssuavl_app.train import TrainSettings, train_locally
+
+from .tiny import TINY
+
+SETTINGS = TrainSettings(epochs=1, batch_size=8, lr=0.03, momentum=0.9, weight_decay=1e-4,
+                         temperature=0.5)
+
+
+def _client_data(cfg):
+    sources = open_sources(cfg)
+    data, _ = load_local_data(sources, partition_for(cfg, sources, 2)[0])
+    return data
+
+
+def test_auto_settings_resolve_per_device():
+    cfg = RunConfig.from_run_config(TINY)
+    assert speed_for(cfg, torch.device("cpu")) == Speed()
+    assert speed_for(cfg, torch.device("cuda")) == Speed(bf16=True, channels_last=True)
+    vit = RunConfig.from_run_config({**TINY, "arch": "vit"})
+    assert speed_for(vit, torch.device("cuda")) == Speed(bf16=True, channels_last=False)
+    forced = RunConfig.from_run_config({**TINY, "precision": "bf16", "channels-last": "on",
+                                        "compile": True})
+    assert speed_for(forced, torch.device("cpu")) == Speed(True, True, True)
+
+
+def test_reused_model_trains_exactly_like_a_fresh_one():
+    cfg = RunConfig.from_run_config(TINY)
+    data, args = _client_data(cfg), ModelArgs.from_config(cfg)
+    torch.manual_seed(0)
+    start = build_model(args).state_dict()
+    results = []
+    for _ in range(1):  # a fresh model, then the process's reusable one (twice: reuse)
+        fresh = build_model(args)
+        fresh.load_state_dict(start)
+        train_locally(fresh, data, InputPipeline(32), SETTINGS, client_generator(0, 1, 0))
+        results.append(fresh.state_dict())
+    reusable = reusable_model(args, "cpu", Speed())
+    assert reusable is reusable_model(args, "cpu", Speed())
+    for _ in range(2):
+        reusable.model.load_state_dict(start)
+        train_locally(reusable.model, data, InputPipeline(32), SETTINGS,
+                      client_generator(0, 1, 0), forward=reusable.forward)
+        results.append({k: v.clone() for k, v in reusable.model.state_dict().items()})
+    for other in results[1:]:
+        for key, value in results[0].items():
+            assert torch.equal(other[key], value), key
+
+
+def test_bf16_channels_last_and_compile_run_on_cpu():
+    cfg = RunConfig.from_run_config({**TINY, "arch": "vit"})
+    data = _client_data(cfg)
+    speed = Speed(bf16=True, channels_last=True, compile=True)
+    reusable = reusable_model(ModelArgs.from_config(cfg), "cpu", speed)
+    before = reusable.model.encoder.patch_embed.weight.clone()
+    result = train_locally(reusable.model, data, InputPipeline(32), SETTINGS,
+                           client_generator(0, 1, 0), speed=speed, forward=reusable.forward)
+    assert result.steps > 0 and all(math.isfinite(v) for v in result.mean_loss.values())
+    assert not torch.equal(before, reusable.model.encoder.patch_embed.weight)
+    assert all(p.dtype == torch.float32 for p in reusable.model.parameters())  # master weights
