@@ -117,22 +117,29 @@ def train_linear_probe(train_feats: dict[str, torch.Tensor], train_labels: torch
     feats = {m: f.detach().to(device, torch.float32) for m, f in train_feats.items()}
     labels = train_labels.to(device)
     head = _new_head(next(iter(feats.values())).shape[1], num_classes, s, device)
-    opt = _sgd(head.parameters(), s)
+    _fit(list(head.parameters()),
+         lambda idx: mean_logits(head, {m: f[idx.to(device)] for m, f in feats.items()}),
+         labels, n, s, progress)
+    return head
+
+
+def _fit(params: list, logits_of: Callable[[torch.Tensor], torch.Tensor], labels: torch.Tensor,
+         n: int, s: ProbeSettings, progress: Progress | None) -> None:
+    """The schedule both protocols share: SGD with step decay over seeded minibatches;
+    `logits_of(idx)` gives (B, C) logits of the rows `idx` (CPU int64)."""
+    opt = _sgd(params, s)
     g = torch.Generator().manual_seed(s.seed)
     for epoch in range(s.epochs):
         _set_lr(opt, lr_at(epoch, s))
         total = 0.0
         for idx in _minibatches(n, s.batch_size, g):
-            idx = idx.to(device)
-            loss = F.cross_entropy(mean_logits(head, {m: f[idx] for m, f in feats.items()}),
-                                   labels[idx])
+            loss = F.cross_entropy(logits_of(idx), labels[idx.to(labels.device)])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
         if progress is not None:
             progress(epoch, total / max(n, 1))
-    return head
 
 
 def linear_probe(train_feats: dict[str, torch.Tensor], train_labels: torch.Tensor,
@@ -195,23 +202,10 @@ def finetune(models: dict[str, SSLModel], pipeline: InputPipeline,
     dim = FEATURE_DIMS[unique[0].args.arch]
     head = _new_head(dim, num_classes, s, device)
     params = [p for e in unique for p in e.encoder.parameters()] + list(head.parameters())
-    opt = _sgd(params, s)
-    labels = train_labels.to(device)
-    g = torch.Generator().manual_seed(s.seed)
     for e in unique:
         e.train()
-    for epoch in range(s.epochs):
-        _set_lr(opt, lr_at(epoch, s))
-        total = 0.0
-        for idx in _minibatches(n, s.batch_size, g):
-            logits = _fused_logits(encoders, head, _encoder_inputs(pipeline, train_inputs, idx, device))
-            loss = F.cross_entropy(logits, labels[idx.to(device)])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        if progress is not None:
-            progress(epoch, total / max(n, 1))
+    _fit(params, lambda idx: _fused_logits(encoders, head, _encoder_inputs(
+        pipeline, train_inputs, idx, device)), train_labels.to(device), n, s, progress)
     for e in unique:
         e.eval()
     with torch.inference_mode():
