@@ -17,7 +17,7 @@ FIG="$OUT/gpu_figures.txt"
 log() { echo "$*" | tee -a "$FIG"; }
 
 if [ "${SMOKE:-0}" = 1 ]; then
-  SIZE=32; BATCH=8; BATCHES=2; ROUNDS=2; PER_CLASS=20; DEV=cpu
+  SIZE=32; BATCH=8; BATCHES=2; ROUNDS=2; PER_CLASS=100; DEV=cpu
 else
   SIZE=128; BATCH=256; BATCHES=20; ROUNDS=4; PER_CLASS=2000; DEV=cuda
 fi
