@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save
 
 from .audio import AudioSpec
 from .models import ModelArgs, SSLModel, build_model
@@ -49,14 +49,6 @@ class Checkpoint:
         return model
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checkpoint_paths(run_dir: Path, round_: int) -> tuple[Path, Path]:
     stem = Path(run_dir) / f"round-{round_:04d}"
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
@@ -80,15 +72,15 @@ def save_checkpoint(run_dir: Path, round_: int, state_dict: dict[str, torch.Tens
     """Weights first, then the JSON that names them: a JSON present means a whole checkpoint."""
     weights_path, meta_path = checkpoint_paths(run_dir, round_)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    digest: list[str] = []
+    blob = save(tensors)  # serialise once: hash these bytes, write these bytes
 
     def write_weights(tmp: str) -> None:
-        save_file(tensors, tmp)
-        digest.append(file_sha256(tmp))
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
 
     _atomic_write(weights_path, write_weights)
     meta = {"format": FORMAT, "round": round_, "weights": weights_path.name,
-            "weights_sha256": digest[0],
+            "weights_sha256": hashlib.sha256(blob).hexdigest(),
             "model_args": model_args.to_dict(), "audio_spec": audio_spec.to_dict(),
             "run_config": run_config, "metrics": metrics}
 
@@ -127,12 +119,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if expected is None:
         raise CheckpointError(f"{meta_path} has no weights checksum; it was not written by this "
                               "version and is refused")
-    if file_sha256(weights) != expected:
+    blob = weights.read_bytes()  # read once: hash these bytes, parse these bytes
+    if hashlib.sha256(blob).hexdigest() != expected:
         raise CheckpointError(f"{weights} does not match the checksum in {meta_path.name}: the "
                               "file was changed, truncated or replaced after it was written; "
                               "refusing to load it")
     try:
-        state = load_file(str(weights))
+        state = load(blob)
     except Exception as exc:  # safetensors raises several types for bad files
         raise CheckpointError(f"cannot read weights {weights}: {exc}") from exc
     return Checkpoint(round=int(meta["round"]), state_dict=state,

@@ -114,7 +114,7 @@ def check_checkpoint(path: Path) -> dict:
         raise EvalError(f"{path}: its weights do not fit a {ckpt.model_args.arch} "
                         f"({str(exc).splitlines()[0]})") from exc
     return {"path": path, "round": ckpt.round, "arch": ckpt.model_args.arch,
-            "run_config": ckpt.run_config}
+            "run_config": ckpt.run_config, "audio_spec": ckpt.audio_spec}
 
 
 def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]], list]:
@@ -143,8 +143,6 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
     for t in tasks:
         if len(t.classes) < 2:
             raise EvalError(f"task {t.name} has {len(t.classes)} class; nothing to classify")
-        if audio is None and args.audio_checkpoint is None and t.paired and "av" in args.mode:
-            pass  # one checkpoint serves both modalities
     return models, tasks
 
 
@@ -181,7 +179,7 @@ def run(args: argparse.Namespace) -> Path:
     results, plots = [], []
     for label, image, audio in models:
         enc = build_encoders(label, image, audio, device)
-        spec = load_checkpoint((audio or image)["path"]).audio_spec
+        spec = (audio or image)["audio_spec"]
         size = args.input_size or enc.models["image"].args.input_size
         pipeline = InputPipeline(size, spec, device)
         tsne_groups = {}

@@ -7,10 +7,37 @@ tokens after the final LayerNorm (`SSLModel.features`), in eval mode
 
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
 import torch
 
+from ..data import Source, load_items
 from ..inputs import InputPipeline
 from ..models import SSLModel
+
+LOAD_CHUNK = 256
+
+
+def compact_inputs(source: Source, split: str, positions: np.ndarray, pipeline: InputPipeline,
+                   on_chunk: Callable[[int], None] | None = None
+                   ) -> tuple[torch.Tensor | None, np.ndarray]:
+    """Stored eval inputs (CPU) of the items at `positions` that decode, and those positions.
+
+    Decodes `LOAD_CHUNK` items at a time; bad items are skipped (and logged by
+    `load_items`); `on_chunk(done)` reports progress. None when nothing decodes.
+    """
+    parts, kept = [], []
+    for lo in range(0, len(positions), LOAD_CHUNK):
+        loaded = load_items(source, split, positions[lo: lo + LOAD_CHUNK])
+        if len(loaded):
+            parts.append(pipeline.eval_compact(source.modality, loaded.data).cpu())
+            kept.append(loaded.kept)
+        if on_chunk is not None:
+            on_chunk(min(len(positions), lo + LOAD_CHUNK))
+    if not parts:
+        return None, np.zeros(0, np.int64)
+    return torch.cat(parts), np.concatenate(kept)
 
 
 @torch.inference_mode()

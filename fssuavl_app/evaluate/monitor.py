@@ -6,13 +6,12 @@ import torch
 
 import numpy as np
 
-from ..data import Source, load_items
+from ..data import Source
 from ..inputs import InputPipeline
 from ..models import SSLModel
-from .features import extract_features
+from .features import compact_inputs, extract_features
 from .knn import knn_accuracy
 
-_LOAD_CHUNK = 256
 
 
 def monitor_subset(n: int, max_samples: int, seed: int) -> np.ndarray:
@@ -27,16 +26,10 @@ def _compact_split(source: Source, split: str, pipeline: InputPipeline, max_samp
     """Eval inputs of (a subset of) one split in their stored form, and their labels;
     items that cannot be decoded are skipped (and logged)."""
     chosen = monitor_subset(len(source.labels(split)), max_samples, seed)
-    parts, kept = [], []
-    for lo in range(0, len(chosen), _LOAD_CHUNK):
-        loaded = load_items(source, split, chosen[lo: lo + _LOAD_CHUNK])
-        if len(loaded):
-            parts.append(pipeline.eval_compact(source.modality, loaded.data).cpu())
-            kept.append(loaded.kept)
-    if not parts:
+    compact, kept = compact_inputs(source, split, chosen, pipeline)
+    if compact is None:
         raise ValueError(f"{source.name}/{split}: no item could be decoded for the kNN monitor")
-    labels = torch.from_numpy(source.labels(split)[np.concatenate(kept)])
-    return torch.cat(parts), labels
+    return compact, torch.from_numpy(source.labels(split)[kept])
 
 
 class KnnMonitor:

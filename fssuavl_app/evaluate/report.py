@@ -57,7 +57,7 @@ def _table(results: list[dict], column_of) -> list[str]:
 
 def markdown(results: list[dict]) -> str:
     """Top-1 accuracy (%) tables: unimodal tasks, then audio-visual tasks."""
-    uni = [r for r in results if r["mode"] in ("V", "A") and not r.get("paired")]
+    uni = [r for r in results if not r.get("paired")]
     paired = [r for r in results if r.get("paired")]
     parts = []
     if uni:

@@ -21,11 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data import load_items
 from ..inputs import InputPipeline
 from ..models import SSLModel
 from ..progress import Progress
-from .features import extract_features
+from .features import compact_inputs, extract_features
 from .knn import knn_accuracy
 from .probe import ProbeSettings, finetune, linear_probe
 from .tasks import Task
@@ -34,7 +33,6 @@ logger = logging.getLogger("fssuavl.evaluate")
 PROTOCOLS = ("knn", "linear", "finetune")
 MODES = {"av": ("image", "audio"), "v": ("image",), "a": ("audio",)}
 MODE_NAMES = {"av": "A+V", "v": "V", "a": "A"}
-_LOAD_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -77,22 +75,15 @@ def load_split(task: Task, split: str, pipeline: InputPipeline) -> SplitInputs:
     rows, keep, compact = task.rows[split], np.ones(len(task.labels[split]), bool), {}
     for m, positions in rows.items():
         unique, inverse = np.unique(positions, return_inverse=True)
-        parts, kept = [], []
         bar = Progress(f"{task.name}/{split} {m}: decoding", len(unique))
-        for lo in range(0, len(unique), _LOAD_CHUNK):
-            loaded = load_items(task.sources[m], split, unique[lo: lo + _LOAD_CHUNK])
-            if len(loaded):
-                parts.append(pipeline.eval_compact(m, loaded.data).cpu())
-                kept.append(loaded.kept)
-            bar.update(min(len(unique), lo + _LOAD_CHUNK))
-        if not parts:
+        items, kept_pos = compact_inputs(task.sources[m], split, unique, pipeline, bar.update)
+        if items is None:
             raise ValueError(f"{task.name}/{split}: no {m} item could be decoded")
-        kept_pos = np.concatenate(kept)
         where = np.full(len(unique), -1)
         where[np.searchsorted(unique, kept_pos)] = np.arange(len(kept_pos))
         row_item = where[inverse]
         keep &= row_item >= 0
-        compact[m] = (torch.cat(parts), row_item)
+        compact[m] = (items, row_item)
     if (~keep).any():
         logger.warning("%s/%s: %d of %d rows dropped (an item could not be decoded)",
                        task.name, split, int((~keep).sum()), len(keep))
@@ -183,10 +174,8 @@ def test_features(enc: Encoders, task: Task, data: dict[str, SplitInputs],
     keep = np.sort(np.random.default_rng([seed, 606]).permutation(len(split.labels))[:max_points])
     out = {}
     for m in task.modalities:
-        name = task.name if not task.paired else f"{task.name} ({MODE_NAMES[MODES_OF[m]]})"
+        name = task.name if not task.paired else f"{task.name} ({'V' if m == 'image' else 'A'})"
         out[name] = features_of(enc.models[m], pipeline, m, split.compact[m][keep],
                                 f"{enc.label} {name} t-SNE")
     return out
 
-
-MODES_OF = {"image": "v", "audio": "a"}
