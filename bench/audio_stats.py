@@ -2,7 +2,7 @@
 
 Prints mean and std of ln(mel power + 1e-6) (centre 2 s crops, 16 kHz) over
 the built-in sounds and, when espeak-ng is installed, over synthesised
-speech; the constants in fssuavl_app/audio.py are round numbers between them.
+speech; the constants in fssuavl_app/core/audio_frontend.py are round numbers between them.
 
     python bench/audio_stats.py
 """
@@ -18,8 +18,9 @@ import librosa
 import soundfile as sf
 import torch
 
-from fssuavl_app.audio import AudioFrontend, AudioSpec, crop_clips
-from fssuavl_app.data import SyntheticSounds, load_waveforms
+from fssuavl_app.core.audio_frontend import AudioFrontend, AudioSpec
+from fssuavl_app.core.views.audio import crop_clips
+from fssuavl_app.data import Builtin, load_items, open_dataset
 
 SENTENCES = ["the quick brown fox jumps over the lazy dog", "seven silver swans swam south",
              "federated learning keeps data on the device", "open the window and let the air in",
@@ -50,8 +51,9 @@ def speech_waves() -> tuple[torch.Tensor, torch.Tensor] | None:
 
 
 def main() -> None:
-    synthetic = SyntheticSounds(seed=0, train_per_class=20, test_per_class=1)
-    mean, std = log_mel_stats(*load_waveforms(synthetic, "train", range(200)).data)
+    synthetic = open_dataset("synthetic-sounds", builtin=Builtin(0, 20, 1))
+    waves = load_items(synthetic, "train", range(200)).data
+    mean, std = log_mel_stats(waves.samples, waves.lengths)
     print(f"built-in sounds : mean {mean:7.3f}  std {std:6.3f}")
     speech = speech_waves()
     if speech is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fssuavl_app.rundir import read_metrics
+from fssuavl_app.runs.rundir import read_metrics
 
 
 def overhead_rows(run_dir: Path) -> list[dict]:

@@ -22,16 +22,22 @@ import time
 
 import torch
 
-from fssuavl_app.config import RunConfig
-from fssuavl_app.data import SyntheticShapes, SyntheticSounds, load_images, load_waveforms
-from fssuavl_app.devices import pick_device
-from fssuavl_app.speed import speed_for
-from fssuavl_app.inputs import InputPipeline
-from fssuavl_app.losses import nt_xent
-from fssuavl_app.models import ModelArgs
-from fssuavl_app.speed import (Speed, autocast, peak_memory_mb, reset_peak_memory,
-                               reusable_model, to_input_format)
-from fssuavl_app.train import LocalData, TrainSettings, train_locally
+from fssuavl_app.core.devices import pick_device
+from fssuavl_app.core.inputs import InputPipeline, InputSpec
+from fssuavl_app.core.methods.simclr import nt_xent
+from fssuavl_app.core.models import ModelArgs
+from fssuavl_app.core.speed import (
+    Speed,
+    autocast,
+    peak_memory_mb,
+    reset_peak_memory,
+    resolve_speed,
+    reusable_model,
+    to_input_format,
+)
+from fssuavl_app.core.train import LocalData, TrainSettings, train_locally
+from fssuavl_app.data import Builtin, load_items, open_dataset
+from fssuavl_app.runs.config import RunConfig
 
 
 def _sync(device: torch.device) -> None:
@@ -59,7 +65,7 @@ def bare_loop(reusable, views: list[torch.Tensor], settings: TrainSettings, devi
     for x in views:
         with autocast(speed, device):
             z = reusable.forward(to_input_format(x, speed))
-        loss = nt_xent(*z.float().chunk(2), temperature=settings.temperature)
+        loss = nt_xent(*z.float().chunk(2), temperature=0.5)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -84,18 +90,16 @@ def main() -> None:
     args = parser.parse_args()
 
     device = pick_device(args.device)
-    speed = speed_for(RunConfig.from_run_config({
-        "arch": args.arch, "precision": args.precision, "channels-last": args.channels_last,
-        "compile": args.compile, "input-size": args.input_size}), device)
+    speed = resolve_speed(args.precision, args.channels_last, args.compile, args.arch, device)
     n = args.batch_size * args.batches
-    per_class = -(-n // 10)
-    images = load_images(SyntheticShapes(0, per_class, 1), "train", range(n)).data
-    audio = load_waveforms(SyntheticSounds(0, per_class, 1), "train", range(n)).data
-    data = LocalData(images=images.to(device), audio=tuple(t.to(device) for t in audio))
-    pipeline = InputPipeline(args.input_size, device=device)
+    builtin = Builtin(0, -(-n // 10), 1)
+    data = LocalData({m: load_items(open_dataset(name, builtin=builtin), "train", range(n)).data
+                      for m, name in (("image", "synthetic-shapes"),
+                                      ("audio", "synthetic-sounds"))}).to(device)
+    pipeline = InputPipeline(InputSpec(args.input_size), device=device)
     settings = TrainSettings(epochs=1, batch_size=args.batch_size, lr=0.03, momentum=0.9,
-                             weight_decay=1e-4, temperature=0.5)
-    reusable = reusable_model(ModelArgs(arch=args.arch, input_size=args.input_size), str(device),
+                             weight_decay=1e-4)  # SimCLR, tau 0.5
+    reusable = reusable_model(ModelArgs(arch=args.arch, input_size=args.input_size), device,
                               speed)
 
     # The bare loop gets the same batches, with views made once beforehand.
@@ -103,8 +107,8 @@ def main() -> None:
     views = []
     for lo in range(0, n, args.batch_size):
         sl = slice(lo, lo + args.batch_size)
-        views.append(torch.cat(pipeline.train_views("image", data.images[sl], g)))
-        views.append(torch.cat(pipeline.train_views("audio", (data.audio[0][sl], data.audio[1][sl]), g)))
+        for modality, batch in data.batches.items():
+            views.append(torch.cat(pipeline.train_views(modality, batch[sl], g)))
 
     client_path(reusable, data, pipeline, settings, speed)  # warm-up (allocator, kernels, compile)
     reset_peak_memory(device)

@@ -1,7 +1,11 @@
 import numpy as np
+import pytest
 import torch
 
-from fssuavl_app.audio import AudioFrontend, AudioSpec, crop_clips, to_encoder_input
+from fssuavl_app.core.audio_frontend import AudioFrontend, AudioSpec, to_encoder_input
+from fssuavl_app.core.views.audio import crop_clips
+
+pytestmark = pytest.mark.unit
 
 
 def test_centre_crop_and_zero_padding():

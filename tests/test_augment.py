@@ -1,7 +1,13 @@
+import pytest
 import torch
 
-from fssuavl_app.augment import eval_images, image_views, spectrogram_views
-from fssuavl_app.inputs import InputPipeline
+from fssuavl_app.core.inputs import InputPipeline, InputSpec
+from fssuavl_app.core.modalities import Waves
+from fssuavl_app.core.views.audio import spectrogram_views
+from fssuavl_app.core.views.image import eval_images
+from fssuavl_app.core.views.image import simclr_views as image_views
+
+pytestmark = pytest.mark.unit
 
 
 def test_image_views_are_per_sample_and_fresh():
@@ -28,21 +34,21 @@ def test_spectrogram_views_mask_and_noise_per_sample():
 
 
 def test_pipeline_train_views_and_eval_inputs():
-    pipe = InputPipeline(32)
+    pipe = InputPipeline(InputSpec(32))
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (4, 3, 20, 20), dtype=torch.uint8)
     a, b = pipe.train_views("image", images, g)
     assert a.shape == b.shape == (4, 3, 32, 32) and not torch.allclose(a, b)
     waves, lengths = torch.randn(3, 40000) * 0.1, torch.tensor([40000, 20000, 8000])
-    a, b = pipe.train_views("audio", (waves, lengths), g)
+    a, b = pipe.train_views("audio", Waves(waves, lengths), g)
     assert a.shape == b.shape == (3, 3, 32, 32) and not torch.allclose(a, b)
-    e1, e2 = pipe.eval_inputs("audio", (waves, lengths)), pipe.eval_inputs("audio", (waves, lengths))
+    e1, e2 = (pipe.eval_inputs("audio", Waves(waves, lengths)) for _ in range(2))
     assert torch.equal(e1, e2)  # evaluation is deterministic
     assert torch.equal(pipe.eval_inputs("image", images), eval_images(images, 32))
 
 
 def test_frequency_shift_moves_rows_per_sample_and_repeats_edges():
-    from fssuavl_app.augment import frequency_shift
+    from fssuavl_app.core.views.audio import frequency_shift
     x = torch.arange(10.0).view(1, 1, 10, 1).expand(8, 1, 10, 3).contiguous()
     out = frequency_shift(x, torch.Generator().manual_seed(0), max_frac=0.3)
     shifts = set()

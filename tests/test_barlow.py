@@ -3,7 +3,9 @@ import math
 import pytest
 import torch
 
-from fssuavl_app.losses import BARLOW_LAMBDA, barlow_twins
+from fssuavl_app.core.methods.barlow_twins import BARLOW_LAMBDA, barlow_twins
+
+pytestmark = pytest.mark.unit
 
 EPS = 1e-5
 

@@ -13,13 +13,13 @@ import soundfile as sf
 from PIL import Image
 
 from fssuavl_app.data import BadItem, CachedSource
-from fssuavl_app.data.index import FileSource, SplitIndex
+from fssuavl_app.data.index import AudioFiles, ImageFiles, SplitIndex
+
+pytestmark = pytest.mark.integration
 
 
-class WavFiles(FileSource):
+class _EveryFile:
     """A minimal reader: every file of `root` is a train and a test item of class 0."""
-
-    name, modality = "wav-files", "audio"
 
     def __init__(self, root):
         names = sorted(p.name for p in root.iterdir())
@@ -27,8 +27,12 @@ class WavFiles(FileSource):
         super().__init__(root, ["only"], {"train": split, "test": split})
 
 
-class JpegFiles(WavFiles):
-    name, modality, image_side = "jpeg-files", "image", 16
+class WavFiles(_EveryFile, AudioFiles):
+    name = "wav-files"
+
+
+class JpegFiles(_EveryFile, ImageFiles):
+    name, image_side = "jpeg-files", 16
 
 
 def _tone(path, hz, rate=44_100, seconds=0.5):

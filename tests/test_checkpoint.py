@@ -3,12 +3,24 @@ import json
 import pytest
 import torch
 
-from fssuavl_app.audio import AudioSpec
-from fssuavl_app.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints,
-                                    load_checkpoint, save_checkpoint)
-from fssuavl_app.config import RunConfig
-from fssuavl_app.models import ModelArgs, build_model
-from fssuavl_app.rundir import MetricsLog, RunDirError, read_metrics, resolve_run_dir
+from fssuavl_app.core.audio_frontend import AudioSpec
+from fssuavl_app.core.models import ModelArgs, build_model
+from fssuavl_app.runs.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
+from fssuavl_app.runs.config import RunConfig
+from fssuavl_app.runs.rundir import (
+    MetricsLog,
+    RunDirError,
+    read_metrics,
+    resolve_run_dir,
+)
+
+pytestmark = pytest.mark.integration
 
 
 def _save(run_dir, round_, model, metrics=None):
@@ -102,3 +114,17 @@ def test_tampered_truncated_or_unchecked_weights_are_refused(tmp_path):
     weights.unlink()
     with pytest.raises(CheckpointError, match="weights file .* is missing"):
         load_checkpoint(path)
+
+
+def test_vit_checkpoint_rebuilds_the_same_features(tmp_path):
+    """A ViT through a real checkpoint (safetensors + JSON), rebuilt from the checkpoint alone."""
+    args = ModelArgs(arch="vit", input_size=32)
+    torch.manual_seed(3)
+    a = build_model(args).eval()
+    path = save_checkpoint(tmp_path, 0, a.state_dict(), a.args, AudioSpec(),
+                           RunConfig().to_run_config(), {"round": 0})
+    rebuilt = load_checkpoint(path).build_model().eval()
+    assert rebuilt.args == args
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(rebuilt.features(x), a.features(x))

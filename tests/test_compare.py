@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
-from fssuavl_app.audio import AudioSpec
-from fssuavl_app.checkpoint import save_checkpoint
-from fssuavl_app.config import RunConfig
-from fssuavl_app.evaluate.compare import main, method_name
-from fssuavl_app.models import ModelArgs, build_model
+from fssuavl_app.cli.compare import main, method_name
+from fssuavl_app.core.audio_frontend import AudioSpec
+from fssuavl_app.core.models import build_model
+from fssuavl_app.runs.checkpoint import save_checkpoint
+from fssuavl_app.runs.config import RunConfig
 
 from .tiny import TINY
+
+pytestmark = pytest.mark.integration
 
 
 def write_run(path, shares, knn):
@@ -20,7 +23,7 @@ def write_run(path, shares, knn):
                                      "frac-audio-only": shares[1]})
     path.mkdir()
     torch.manual_seed(0)
-    model = build_model(ModelArgs.from_config(cfg))
+    model = build_model(cfg.model_args())
     save_checkpoint(path, 2, model.state_dict(), model.args, AudioSpec(), cfg.to_run_config(),
                     {"knn-image-top1": knn[0], "knn-audio-top1": knn[1]})
     return path

@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from fssuavl_app.config import ConfigError, RunConfig
+from fssuavl_app.runs.config import ConfigError, RunConfig
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
 

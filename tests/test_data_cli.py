@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fssuavl_app.data_cli import main
+from fssuavl_app.cli.data import main
 
 from .layouts_epic_advance import ADVANCE_CORRUPT_IDS, write_advance
+
+pytestmark = pytest.mark.integration
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 

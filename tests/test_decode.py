@@ -12,6 +12,8 @@ from PIL import Image
 
 from fssuavl_app.data.decode import BadItem, decode_audio, decode_image
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):

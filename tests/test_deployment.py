@@ -23,10 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from fssuavl_app.rundir import read_metrics
+from fssuavl_app.runs.rundir import read_metrics
 
 from .flower_harness import _free_port, toml_value
 from .tiny import TINY
+
+pytestmark = pytest.mark.e2e
 
 APP = Path(__file__).resolve().parents[1]
 CERT_SCRIPT = APP / "scripts" / "make_test_certs.sh"

@@ -10,19 +10,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fssuavl_app.audio import AudioSpec
-from fssuavl_app.checkpoint import save_checkpoint
-from fssuavl_app.config import RunConfig
-from fssuavl_app.evaluate.cli import main
+from fssuavl_app.cli.evaluate import main
+from fssuavl_app.core.audio_frontend import AudioSpec
+from fssuavl_app.core.models import build_model
 from fssuavl_app.evaluate.runner import knn_fused
 from fssuavl_app.evaluate.tasks import open_tasks, pair_by_label
-from fssuavl_app.models import ModelArgs, build_model
+from fssuavl_app.runs.checkpoint import save_checkpoint
+from fssuavl_app.runs.config import RunConfig
 
 from .layouts_audio import write_esc50, write_fsdd
 from .layouts_epic_advance import write_advance
 from .layouts_images import write_cifar10, write_mnist_idx
 from .test_knn import brute_force_scores
 from .tiny import TINY
+
+pytestmark = pytest.mark.integration
 
 FAST = ["--epochs", "1", "--knn-k", "10", "--batch-size", "16"]
 
@@ -33,7 +35,7 @@ def write_run(run_dir: Path, rounds=(0, 1, 2), seed_offset: int = 0) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     for r in rounds:
         torch.manual_seed(r + seed_offset)
-        model = build_model(ModelArgs.from_config(cfg))
+        model = build_model(cfg.model_args())
         save_checkpoint(run_dir, r, model.state_dict(), model.args, AudioSpec(),
                         cfg.to_run_config(), {"round": r})
     return run_dir

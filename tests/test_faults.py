@@ -9,15 +9,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
+from flwr.app import ArrayRecord, Context, Message, RecordDict
 
-from fssuavl_app.checkpoint import list_checkpoints, load_checkpoint
-from fssuavl_app.config import RunConfig
-from fssuavl_app.models import ModelArgs, build_model
-from fssuavl_app.rundir import read_metrics
+from fssuavl_app.core.models import build_model
+from fssuavl_app.runs.checkpoint import list_checkpoints, load_checkpoint
+from fssuavl_app.runs.config import RunConfig
+from fssuavl_app.runs.rundir import read_metrics
 
 from .flower_harness import LocalSuperLink
 from .tiny import TINY
+
+pytestmark = pytest.mark.integration
 
 APP = Path(__file__).resolve().parents[1]
 
@@ -86,11 +88,13 @@ def task_identity():
 
 def test_a_reply_carries_only_weights_and_scalar_metrics(task_identity, tmp_path):
     from fssuavl_app.client_app import train
+    from fssuavl_app.fl.server import round_settings
 
     cfg = RunConfig.from_run_config(TINY)
-    model = build_model(ModelArgs.from_config(cfg))
+    model = build_model(cfg.model_args())
+    config = round_settings(cfg, cfg.input_spec(), 1).to_record()
     msg = Message(content=RecordDict({"arrays": ArrayRecord(model.state_dict()),
-                                      "config": ConfigRecord({"global-round": 1})}),
+                                      "config": config}),
                   dst_node_id=2, message_type="train")
     ctx = Context(run_id=1, node_id=2, node_config={"partition-id": 0, "num-partitions": 4},
                   state=RecordDict(), run_config=dict(TINY))

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 from fssuavl_app.evaluate.knn import knn_accuracy, knn_scores, topk_accuracy
 
+pytestmark = pytest.mark.unit
+
 
 def brute_force_scores(q, bank, labels, c, k, t):
     q, bank = F.normalize(q.double(), dim=1), F.normalize(bank.double(), dim=1)

@@ -4,7 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fssuavl_app.losses import nt_xent
+from fssuavl_app.core.methods.simclr import nt_xent
+
+pytestmark = pytest.mark.unit
 
 
 def naive_nt_xent(z1, z2, t):

@@ -9,14 +9,15 @@ import sys
 import numpy as np
 import pytest
 
-from fssuavl_app.client_app import local_shard, node_roots, partition_of
-from fssuavl_app.config import RunConfig
-from fssuavl_app.data import open_sources
-from fssuavl_app.manifest import ManifestError, read_manifest, shard_from_manifest
-from fssuavl_app.partition_cli import main as partition_main
-from fssuavl_app.shards import partition_for
+from fssuavl_app.cli.partition import main as partition_main
+from fssuavl_app.fl.runtime import WorkerRuntime, node_roots, partition_of
+from fssuavl_app.runs.config import RunConfig
+from fssuavl_app.runs.manifest import ManifestError, read_manifest, shard_from_manifest
+from fssuavl_app.runs.sources import open_run_sources, partition_for
 
 from .tiny import TINY
+
+pytestmark = pytest.mark.integration
 
 OVERRIDE = " ".join(f"{k}={v}" for k, v in TINY.items())
 
@@ -29,16 +30,18 @@ def test_manifests_equal_the_simulation_shards(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "5 clients" in printed and "client-0000.json" in printed
     cfg = RunConfig.from_run_config({**TINY, "frac-image-only": 0.2, "frac-audio-only": 0.2})
-    sources = open_sources(cfg)
+    sources = open_run_sources(cfg)
     expected = partition_for(cfg, sources, 5)
+    runtime = WorkerRuntime(cfg)
     summary = json.loads((out / "summary.json").read_text())
     assert [c["role"] for c in summary["clients"]] == [s.role for s in expected]
     for k, shard in enumerate(expected):
         path = out / f"client-{k:04d}.json"
         assert partition_of({"data-path": str(path)}) == (k, 5)
-        pid, got = local_shard(cfg, {"data-path": str(path)}, sources)
+        pid, got = runtime.shard({"data-path": str(path)})
         assert pid == k and got.role == shard.role
-        assert np.array_equal(got.image, shard.image) and np.array_equal(got.audio, shard.audio)
+        for m in ("image", "audio"):
+            assert np.array_equal(got.indices(m), shard.indices(m))
         raw = json.loads(path.read_text())
         if shard.role == "image":
             assert raw["audio"]["ids"] == []  # an image-only client holds no audio
@@ -81,18 +84,18 @@ def test_manifest_of_another_dataset_or_missing_items_is_refused(tmp_path):
                            "--run-config", OVERRIDE]) == 0
     manifest = read_manifest(tmp_path / "client-0000.json")
     cfg = RunConfig.from_run_config(TINY)
-    sources = open_sources(cfg)
+    sources = open_run_sources(cfg)
     wrong = {**sources, "image": type("Other", (), {"name": "cifar10"})()}
     with pytest.raises(ManifestError, match="cifar10"):
         shard_from_manifest(manifest, wrong)
-    smaller = open_sources(RunConfig.from_run_config({**TINY, "synthetic-train-per-class": 1}))
+    smaller = open_run_sources(RunConfig.from_run_config({**TINY, "synthetic-train-per-class": 1}))
     with pytest.raises(ValueError, match="ids outside"):
         shard_from_manifest(manifest, smaller)
 
 
 def test_node_config_roots_and_cli_help():
     assert node_roots({"image-root": "/data/img", "partition-id": 0}) == {"image": "/data/img"}
-    for module in ("fssuavl_app.partition_cli", "fssuavl_app.data_cli"):
+    for module in ("fssuavl_app.cli.partition", "fssuavl_app.cli.data"):
         out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
                              text=True, check=True).stdout
         assert "usage:" in out

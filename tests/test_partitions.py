@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from fssuavl_app.partitions import (PartitionError, assign_roles, build_partition,
-                                    dirichlet_shards, summarize)
+from fssuavl_app.data.partition import (
+    PartitionError,
+    assign_roles,
+    build_partition,
+    dirichlet_shards,
+    summarize,
+)
+
+pytestmark = pytest.mark.unit
 
 LABELS = np.repeat(np.arange(10), 30)
 
@@ -26,20 +33,20 @@ def test_small_alpha_skews_labels():
 
 
 def test_roles_are_respected():
-    shards = build_partition(LABELS, LABELS, 12, alpha=1.0, min_size=2, frac_image_only=0.25,
-                             frac_audio_only=0.25, seed=0)
+    shards = build_partition({"image": LABELS, "audio": LABELS}, 12, alpha=1.0, min_size=2,
+                             only={"image": 0.25, "audio": 0.25}, seed=0)
     roles = [s.role for s in shards]
     assert roles.count("image") == 3 and roles.count("audio") == 3 and roles.count("both") == 6
     for s in shards:
-        assert (len(s.audio) == 0) == (s.role == "image")
-        assert (len(s.image) == 0) == (s.role == "audio")
+        assert (len(s.indices("audio")) == 0) == (s.role == "image")
+        assert (len(s.indices("image")) == 0) == (s.role == "audio")
     # each modality is split completely among the clients that use it
-    assert sum(len(s.image) for s in shards) == len(LABELS)
-    assert sum(len(s.audio) for s in shards) == len(LABELS)
+    assert sum(len(s.indices("image")) for s in shards) == len(LABELS)
+    assert sum(len(s.indices("audio")) for s in shards) == len(LABELS)
 
 
 def test_model_combination_has_no_client_with_both():
-    roles = assign_roles(10, 0.5, 0.5, seed=1)
+    roles = assign_roles(10, {"image": 0.5, "audio": 0.5}, seed=1)
     assert "both" not in roles and roles.count("image") == 5
 
 
@@ -49,11 +56,11 @@ def test_impossible_settings_are_rejected_with_advice():
     with pytest.raises(PartitionError, match="cannot give"):
         dirichlet_shards(LABELS, 200, alpha=1.0, min_size=2, seed=0)
     with pytest.raises(PartitionError, match="frac-image-only"):
-        assign_roles(4, 0.1, 0.0, seed=0)
+        assign_roles(4, {"image": 0.1, "audio": 0.0}, seed=0)
 
 
 def test_summary_fits_one_screen():
-    shards = build_partition(LABELS, LABELS, 100, alpha=1.0, min_size=1, frac_image_only=0.3,
-                             frac_audio_only=0.3, seed=0)
-    text = summarize(shards, LABELS, LABELS, 1.0)
+    shards = build_partition({"image": LABELS, "audio": LABELS}, 100, alpha=1.0, min_size=1,
+                             only={"image": 0.3, "audio": 0.3}, seed=0)
+    text = summarize(shards, {"image": LABELS, "audio": LABELS}, 1.0)
     assert len(text.splitlines()) <= 10 and "30 image-only" in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -10,20 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-from fssuavl_app.config import RunConfig
-from fssuavl_app.data import open_sources
-from fssuavl_app.evaluate.compare import method_name
-from fssuavl_app.inputs import InputPipeline
-from fssuavl_app.models import ModelArgs, build_model
-from fssuavl_app.shards import client_generator, load_local_data, partition_for
-from fssuavl_app.train import TrainSettings, train_locally
+from fssuavl_app.cli.compare import method_name
+from fssuavl_app.core.inputs import InputPipeline, InputSpec
+from fssuavl_app.core.models import build_model
+from fssuavl_app.core.train import client_generator, train_locally
+from fssuavl_app.data import load_shard
+from fssuavl_app.runs import presets
+from fssuavl_app.runs.config import RunConfig
+from fssuavl_app.runs.sources import open_run_sources, partition_for
 
 from .tiny import TINY
 
+pytestmark = pytest.mark.integration
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
-SPEC = importlib.util.spec_from_file_location("presets", CONF / "presets.py")
-presets = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(presets)
 STEMS = sorted(presets.experiments())
 
 
@@ -32,7 +32,7 @@ def load(kind: str, stem: str) -> dict:
 
 
 def test_files_are_what_the_generator_writes():
-    expected = presets.expected_files()
+    expected = presets.expected_files(CONF)
     on_disk = set((CONF / "paper").glob("*.toml")) | set((CONF / "quick").glob("*.toml"))
     assert on_disk == set(expected), "run `python conf/presets.py`"
     for path, text in expected.items():
@@ -48,7 +48,7 @@ def test_preset_parses_and_roles_match_the_method(stem):
     method_keys = {k: v for k, v in paper.items() if k not in presets.PAPER_SCALE}
     assert {k: quick[k] for k in method_keys} == method_keys  # the quick twin is the same method
     quick_cfg = RunConfig.from_run_config({**quick, **TINY})
-    sources = open_sources(quick_cfg)
+    sources = open_run_sources(quick_cfg)
     roles = [s.role for s in partition_for(quick_cfg, sources, 10)]
     name = method_name(paper)
     if name == "FVSSL":
@@ -64,9 +64,9 @@ def test_preset_parses_and_roles_match_the_method(stem):
 def test_expert_clients_never_see_the_other_modality():
     for stem, other in (("fvssl-r18-simclr", "audio"), ("fassl-r18-simclr", "image")):
         cfg = RunConfig.from_run_config({**load("quick", stem), **TINY})
-        sources = open_sources(cfg)
+        sources = open_run_sources(cfg)
         for shard in partition_for(cfg, sources, 4):
-            data, _ = load_local_data(sources, shard)
+            data, _ = load_shard(sources, shard)
             assert len(shard.indices(other)) == 0 and data.count(other) == 0
 
 
@@ -76,16 +76,14 @@ def test_each_model_and_loss_of_the_presets_trains_one_local_round(arch, loss):
     stem = next(s for s in STEMS if load("paper", s)["arch"] == arch
                 and load("paper", s)["loss"] == loss)
     cfg = RunConfig.from_run_config({**load("quick", stem), **TINY, "batch-size": 4})
-    sources = open_sources(cfg)
+    sources = open_run_sources(cfg)
     shard = partition_for(cfg, sources, 4)[0]
-    data, _ = load_local_data(sources, shard)
+    data, _ = load_shard(sources, shard)
     torch.manual_seed(0)
-    model = build_model(ModelArgs.from_config(cfg))
+    model = build_model(cfg.model_args())
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    settings = TrainSettings(epochs=1, batch_size=4, lr=cfg.lr, momentum=cfg.momentum,
-                             weight_decay=cfg.weight_decay, temperature=cfg.temperature,
-                             loss=cfg.loss, bt_lambda=cfg.bt_lambda)
-    result = train_locally(model, data, InputPipeline(cfg.input_size), settings,
+    settings = dataclasses.replace(cfg.train_settings(1), epochs=1, batch_size=4)
+    result = train_locally(model, data, InputPipeline(InputSpec(cfg.input_size)), settings,
                            client_generator(cfg.seed, 1, 0))
     assert result.steps > 0
     assert all(np.isfinite(v) for v in result.mean_loss.values())

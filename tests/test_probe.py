@@ -4,6 +4,9 @@ import pytest
 import torch
 from torch import nn
 
+from fssuavl_app.core.inputs import InputPipeline, InputSpec
+from fssuavl_app.core.modalities import Waves
+from fssuavl_app.core.models import ModelArgs, build_model
 from fssuavl_app.evaluate.features import extract_features
 from fssuavl_app.evaluate.probe import (
     ProbeSettings,
@@ -13,8 +16,8 @@ from fssuavl_app.evaluate.probe import (
     mean_logits,
     train_linear_probe,
 )
-from fssuavl_app.inputs import InputPipeline
-from fssuavl_app.models import ModelArgs, build_model
+
+pytestmark = pytest.mark.unit
 
 CPU = torch.device("cpu")
 
@@ -52,7 +55,7 @@ def audio_compact(pipe: InputPipeline, n: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     waves = torch.randn(n, 32000, generator=g) * 0.1
     lengths = torch.full((n,), 32000, dtype=torch.int64)
-    return pipe.eval_compact("audio", (waves, lengths))
+    return pipe.eval_compact("audio", Waves(waves, lengths))
 
 
 def test_lr_schedule_steps_at_60_and_80_percent():
@@ -90,7 +93,7 @@ def test_linear_probe_never_touches_the_encoder():
     model = tiny_model()
     model.train()  # even a model left in train mode keeps its BatchNorm statistics
     before = copy.deepcopy(model)
-    pipe = InputPipeline(32)
+    pipe = InputPipeline(InputSpec(32))
     images, labels = two_class_images(4)
     feats = {"image": extract_features(model, pipe, "image", pipe.eval_compact("image", images)),
              "audio": extract_features(model, pipe, "audio", audio_compact(pipe, len(labels)))}
@@ -138,7 +141,7 @@ def test_finetune_trains_a_copy_and_leaves_the_model_unchanged():
         if isinstance(bn, nn.BatchNorm2d):
             bn.momentum = 1.0
     before = copy.deepcopy(model)
-    pipe = InputPipeline(32)
+    pipe = InputPipeline(InputSpec(32))
     images, labels = two_class_images(4)
     compact = {"image": pipe.eval_compact("image", images)}
     losses = []
@@ -153,7 +156,7 @@ def test_finetune_trains_a_copy_and_leaves_the_model_unchanged():
 def test_finetune_shared_checkpoint_for_image_and_audio():
     model = tiny_model()
     before = copy.deepcopy(model)
-    pipe = InputPipeline(32)
+    pipe = InputPipeline(InputSpec(32))
     images, labels = two_class_images(3)
     compact = {"image": pipe.eval_compact("image", images), "audio": audio_compact(pipe, 6)}
     acc = finetune({"image": model, "audio": model}, pipe, compact, labels, compact, labels, 2,
@@ -165,7 +168,7 @@ def test_finetune_shared_checkpoint_for_image_and_audio():
 def test_finetune_two_checkpoints():
     m1, m2 = tiny_model(0), tiny_model(1)
     b1, b2 = copy.deepcopy(m1), copy.deepcopy(m2)
-    pipe = InputPipeline(32)
+    pipe = InputPipeline(InputSpec(32))
     images, labels = two_class_images(3)
     images, labels = images[:5], labels[:5]  # batches 4 + 1: the single row joins the previous batch
     compact = {"image": pipe.eval_compact("image", images), "audio": audio_compact(pipe, 5)}

@@ -11,13 +11,22 @@ import pytest
 import soundfile as sf
 
 from fssuavl_app.data import index as index_module
-from fssuavl_app.data.audio_sets import (ESC50, FSDD, AudioFolder, SpeechCommands, VGGSound,
-                                         parse_fsdd_name, vggsound_key)
+from fssuavl_app.data.audio_sets import (
+    ESC50,
+    FSDD,
+    AudioFolder,
+    SpeechCommands,
+    VGGSound,
+    parse_fsdd_name,
+    vggsound_key,
+)
 from fssuavl_app.data.decode import BadItem
 from fssuavl_app.data.index import DatasetLayoutError
 from fssuavl_app.data.registry import open_dataset
 
 from . import layouts_audio as L
+
+pytestmark = pytest.mark.integration
 
 SPLITS = ("train", "test")
 # case -> (writer, writer kwargs, reader class)

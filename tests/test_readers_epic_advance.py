@@ -9,16 +9,34 @@ import shutil
 import numpy as np
 import pytest
 
-from fssuavl_app.data.advance import (AdvanceImages, AdvanceSounds, advance_pair,
-                                      build_advance_index, grouped_split)
+from fssuavl_app.data.advance import (
+    AdvanceImages,
+    AdvanceSounds,
+    advance_pair,
+    build_advance_index,
+    grouped_split,
+)
 from fssuavl_app.data.decode import BadItem
 from fssuavl_app.data.epic import EpicSounds, segment_wave, timestamp_samples
 from fssuavl_app.data.index import VARIABLE_IMAGE_SIDE, DatasetLayoutError
 
-from .layouts_epic_advance import (ADVANCE_CLASSES, ADVANCE_CORRUPT_IDS, ADVANCE_IMAGE_SIZE,
-                                   ADVANCE_UNPAIRED, EPIC_CLASSES, EPIC_CORRUPT_IDS, EPIC_CUT_IDS,
-                                   EPIC_IDS, EPIC_SEGMENTS, EPIC_SKIPPED, class_tone,
-                                   write_advance, write_epic_sounds)
+from .layouts_epic_advance import (
+    ADVANCE_CLASSES,
+    ADVANCE_CORRUPT_IDS,
+    ADVANCE_IMAGE_SIZE,
+    ADVANCE_UNPAIRED,
+    EPIC_CLASSES,
+    EPIC_CORRUPT_IDS,
+    EPIC_CUT_IDS,
+    EPIC_IDS,
+    EPIC_SEGMENTS,
+    EPIC_SKIPPED,
+    class_tone,
+    write_advance,
+    write_epic_sounds,
+)
+
+pytestmark = pytest.mark.integration
 
 SPLITS = ("train", "test")
 

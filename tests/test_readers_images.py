@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from fssuavl_app.data.index import DatasetLayoutError, IndexedSource
 from fssuavl_app.data.registry import open_dataset
 
 from . import layouts_images as L
+
+pytestmark = pytest.mark.integration
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 SPLITS = ("train", "test")
@@ -365,10 +366,8 @@ def _tree_digest(root: Path) -> str:
 
 @pytest.mark.parametrize("writer", [L.write_tiny_imagenet, L.write_cifar10, L.write_mnist_idx,
                                     L.write_image_folder])
-def test_writers_are_fast_and_deterministic(tmp_path, writer):
-    start = time.perf_counter()
+def test_writers_are_deterministic(tmp_path, writer):
     first = writer(tmp_path / "a")
-    assert time.perf_counter() - start < 0.5
     assert _tree_digest(first) == _tree_digest(writer(tmp_path / "b"))
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from fssuavl_app.checkpoint import list_checkpoints, load_checkpoint
-from fssuavl_app.rundir import read_metrics
+from fssuavl_app.runs.checkpoint import list_checkpoints, load_checkpoint
+from fssuavl_app.runs.rundir import read_metrics
 
-from .tiny import TINY
 from .flower_harness import LocalSuperLink
+from .tiny import TINY
+
+pytestmark = pytest.mark.integration
 
 APP = Path(__file__).resolve().parents[1]
 NUM_CLIENTS = 4
@@ -36,9 +38,15 @@ def _run(superlink, runs, **overrides) -> str:
     return logs
 
 
-def test_two_rounds_write_checkpoints_metrics_and_change_weights(superlink, runs):
+@pytest.fixture(scope="module")
+def straight(superlink, runs) -> tuple[Path, str]:
+    """A 3-round run from scratch: its directory and its ServerApp log."""
     logs = _run(superlink, runs, **{"run-name": "straight", "num-server-rounds": 3})
-    run_dir = runs / "straight"
+    return runs / "straight", logs
+
+
+def test_two_rounds_write_checkpoints_metrics_and_change_weights(straight):
+    run_dir, logs = straight
     assert [r for r, _ in list_checkpoints(run_dir)] == [0, 1, 2, 3]
     first, last = load_checkpoint(run_dir / "round-0000.json"), load_checkpoint(run_dir / "round-0003.json")
     assert all(torch.isfinite(v.float()).all() for v in last.state_dict.values())
@@ -54,12 +62,12 @@ def test_two_rounds_write_checkpoints_metrics_and_change_weights(superlink, runs
     assert "kNN top-1 image: round 0" in logs
 
 
-def test_resume_continues_as_if_never_stopped(superlink, runs):
+def test_resume_continues_as_if_never_stopped(superlink, runs, straight):
     _run(superlink, runs, **{"run-name": "split", "num-server-rounds": 2})
     _run(superlink, runs, **{"resume": str(runs / "split"), "num-server-rounds": 3})
     split = load_checkpoint(runs / "split" / "round-0003.json")
-    straight = load_checkpoint(runs / "straight" / "round-0003.json")
-    for key, value in straight.state_dict.items():
+    uninterrupted = load_checkpoint(straight[0] / "round-0003.json")
+    for key, value in uninterrupted.state_dict.items():
         torch.testing.assert_close(split.state_dict[key], value, rtol=1e-5, atol=1e-6, msg=key)
     assert [m["round"] for m in read_metrics(runs / "split")] == [0, 1, 2, 3]
 

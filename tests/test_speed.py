@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
-from fssuavl_app.config import RunConfig
-from fssuavl_app.data import open_sources
-from fssuavl_app.inputs import InputPipeline
-from fssuavl_app.models import ModelArgs, build_model
-from fssuavl_app.shards import client_generator, load_local_data, partition_for
-from fssuavl_app.speed import Speed, reusable_model, speed_for
-from fssuavl_app.train import TrainSettings, train_locally
+from fssuavl_app.core.inputs import InputPipeline, InputSpec
+from fssuavl_app.core.models import build_model
+from fssuavl_app.core.speed import Speed, resolve_speed, reusable_model
+from fssuavl_app.core.train import TrainSettings, client_generator, train_locally
+from fssuavl_app.data import load_shard
+from fssuavl_app.fl.runtime import WorkerRuntime
+from fssuavl_app.runs.config import RunConfig
+from fssuavl_app.runs.sources import open_run_sources, partition_for
 
 from .tiny import TINY
 
-SETTINGS = TrainSettings(epochs=1, batch_size=8, lr=0.03, momentum=0.9, weight_decay=1e-4,
-                         temperature=0.5)
+pytestmark = pytest.mark.integration
+
+SETTINGS = TrainSettings(epochs=1, batch_size=8, lr=0.03, momentum=0.9, weight_decay=1e-4)
 
 
 def _client_data(cfg):
-    sources = open_sources(cfg)
-    data, _ = load_local_data(sources, partition_for(cfg, sources, 2)[0])
+    sources = open_run_sources(cfg)
+    data, _ = load_shard(sources, partition_for(cfg, sources, 2)[0])
     return data
+
+
+def speed_for(cfg: RunConfig, device: torch.device) -> Speed:
+    return resolve_speed(cfg.precision, cfg.channels_last, cfg.compile, cfg.arch, device)
 
 
 def test_auto_settings_resolve_per_device():
@@ -39,20 +46,19 @@ def test_auto_settings_resolve_per_device():
 
 def test_reused_model_trains_exactly_like_a_fresh_one():
     cfg = RunConfig.from_run_config(TINY)
-    data, args = _client_data(cfg), ModelArgs.from_config(cfg)
+    data, args = _client_data(cfg), cfg.model_args()
     torch.manual_seed(0)
     start = build_model(args).state_dict()
-    results = []
-    for _ in range(1):  # a fresh model, then the process's reusable one (twice: reuse)
-        fresh = build_model(args)
-        fresh.load_state_dict(start)
-        train_locally(fresh, data, InputPipeline(32), SETTINGS, client_generator(0, 1, 0))
-        results.append(fresh.state_dict())
-    reusable = reusable_model(args, "cpu", Speed())
-    assert reusable is reusable_model(args, "cpu", Speed())
+    fresh = build_model(args)  # a fresh model, then the runtime's reusable one, used twice
+    fresh.load_state_dict(start)
+    train_locally(fresh, data, InputPipeline(InputSpec(32)), SETTINGS, client_generator(0, 1, 0))
+    results = [fresh.state_dict()]
+    runtime = WorkerRuntime(cfg)
+    reusable = runtime.model(args)
+    assert reusable is runtime.model(args)  # built once per worker process, then reused
     for _ in range(2):
         reusable.model.load_state_dict(start)
-        train_locally(reusable.model, data, InputPipeline(32), SETTINGS,
+        train_locally(reusable.model, data, InputPipeline(InputSpec(32)), SETTINGS,
                       client_generator(0, 1, 0), forward=reusable.forward)
         results.append({k: v.clone() for k, v in reusable.model.state_dict().items()})
     for other in results[1:]:
@@ -64,9 +70,9 @@ def test_bf16_channels_last_and_compile_run_on_cpu():
     cfg = RunConfig.from_run_config({**TINY, "arch": "vit"})
     data = _client_data(cfg)
     speed = Speed(bf16=True, channels_last=True, compile=True)
-    reusable = reusable_model(ModelArgs.from_config(cfg), "cpu", speed)
+    reusable = reusable_model(cfg.model_args(), "cpu", speed)
     before = reusable.model.encoder.patch_embed.weight.clone()
-    result = train_locally(reusable.model, data, InputPipeline(32), SETTINGS,
+    result = train_locally(reusable.model, data, InputPipeline(InputSpec(32)), SETTINGS,
                            client_generator(0, 1, 0), speed=speed, forward=reusable.forward)
     assert result.steps > 0 and all(math.isfinite(v) for v in result.mean_loss.values())
     assert not torch.equal(before, reusable.model.encoder.patch_embed.weight)

@@ -1,6 +1,10 @@
 import numpy as np
+import pytest
 
-from fssuavl_app.data import SAMPLE_RATE, SyntheticShapes, SyntheticSounds
+from fssuavl_app.data import SAMPLE_RATE
+from fssuavl_app.data.synthetic import SyntheticShapes, SyntheticSounds
+
+pytestmark = pytest.mark.unit
 
 
 def test_images_are_deterministic_per_item_and_varied():

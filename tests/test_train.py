@@ -1,11 +1,20 @@
+import pytest
 import torch
 
-from fssuavl_app.inputs import InputPipeline
-from fssuavl_app.models import ModelArgs, build_model
-from fssuavl_app.train import LocalData, TrainSettings, alternate, batch_indices, train_locally
+from fssuavl_app.core.inputs import InputPipeline, InputSpec
+from fssuavl_app.core.modalities import Waves
+from fssuavl_app.core.models import ModelArgs, build_model
+from fssuavl_app.core.train import (
+    LocalData,
+    TrainSettings,
+    batch_indices,
+    interleave,
+    train_locally,
+)
 
-SETTINGS = TrainSettings(epochs=1, batch_size=8, lr=0.03, momentum=0.9, weight_decay=1e-4,
-                         temperature=0.5)
+pytestmark = pytest.mark.unit
+
+SETTINGS = TrainSettings(epochs=1, batch_size=8, lr=0.03, momentum=0.9, weight_decay=1e-4)
 
 
 def test_batches_cover_all_and_never_hold_one_sample():
@@ -17,21 +26,24 @@ def test_batches_cover_all_and_never_hold_one_sample():
 
 
 def test_alternation_then_the_rest():
-    order = [m for m, _ in alternate([1, 2, 3, 4], ["a"])]
+    order = [m for m, _ in interleave({"image": [1, 2, 3, 4], "audio": ["a"]})]
     assert order == ["image", "audio", "image", "image", "image"]
+    three = [m for m, _ in interleave({"a": [1], "b": [1, 2], "c": [1, 2, 3]})]
+    assert three == ["a", "b", "c", "b", "c", "c"]
 
 
 def _data(n_img, n_aud):
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n_img, 3, 24, 24), dtype=torch.uint8, generator=g) if n_img else None
-    audio = (torch.randn(n_aud, 36000, generator=g) * 0.1, torch.full((n_aud,), 36000)) if n_aud else None
-    return LocalData(images=images, audio=audio)
+    audio = Waves(torch.randn(n_aud, 36000, generator=g) * 0.1, torch.full((n_aud,), 36000)) \
+        if n_aud else None
+    return LocalData({m: b for m, b in (("image", images), ("audio", audio)) if b is not None})
 
 
 def test_client_smaller_than_a_batch_still_trains_and_reports():
     model = build_model(ModelArgs(input_size=32))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    result = train_locally(model, _data(5, 3), InputPipeline(32), SETTINGS,
+    result = train_locally(model, _data(5, 3), InputPipeline(InputSpec(32)), SETTINGS,
                            torch.Generator().manual_seed(0))
     assert result.num_examples == {"image": 5, "audio": 3}
     assert result.steps == 2 and all(v > 0 for v in result.mean_loss.values())
@@ -41,7 +53,7 @@ def test_client_smaller_than_a_batch_still_trains_and_reports():
 
 def test_single_modality_client_reports_zero_for_the_other():
     model = build_model(ModelArgs(input_size=32))
-    result = train_locally(model, _data(0, 4), InputPipeline(32), SETTINGS,
+    result = train_locally(model, _data(0, 4), InputPipeline(InputSpec(32)), SETTINGS,
                            torch.Generator().manual_seed(0))
     assert result.num_examples == {"image": 0, "audio": 4} and result.mean_loss["image"] == 0.0
 
@@ -51,13 +63,13 @@ def test_same_seed_same_result():
     for _ in range(2):
         torch.manual_seed(0)
         model = build_model(ModelArgs(input_size=32))
-        train_locally(model, _data(6, 6), InputPipeline(32), SETTINGS, torch.Generator().manual_seed(5))
+        train_locally(model, _data(6, 6), InputPipeline(InputSpec(32)), SETTINGS, torch.Generator().manual_seed(5))
         results.append(model.state_dict()["head.weight"])
     assert torch.equal(*results)
 
 
 def test_lr_schedules_over_rounds():
-    from fssuavl_app.train import lr_for_round
+    from fssuavl_app.core.train import lr_for_round
 
     assert [lr_for_round(0.03, "constant", r, 10) for r in (1, 5, 10)] == [0.03] * 3
     cos = [lr_for_round(0.03, "cosine", r, 10) for r in range(1, 11)]

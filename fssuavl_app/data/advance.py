@@ -37,8 +37,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import (AUDIO_SUFFIXES, IMAGE_SUFFIXES, VARIABLE_IMAGE_SIDE, DatasetLayoutError,
-                    FileSource, SplitIndex, require_dir, sorted_subdirs)
+from .index import (
+    AUDIO_SUFFIXES,
+    IMAGE_SUFFIXES,
+    VARIABLE_IMAGE_SIDE,
+    AudioFiles,
+    DatasetLayoutError,
+    FileSource,
+    ImageFiles,
+    SplitIndex,
+    require_dir,
+    sorted_subdirs,
+)
 
 VISION_DIRS = ("vision", "Dataset_v3_vision")
 SOUND_DIRS = ("sound", "Dataset_v3_sound")
@@ -167,11 +177,10 @@ class _AdvanceReader(FileSource):
         return self._folder / self._files[self.item_id(split, index)]
 
 
-class AdvanceImages(_AdvanceReader):
+class AdvanceImages(_AdvanceReader, ImageFiles):
     """ADVANCE aerial images, uint8 RGB brought to (image_side, image_side); None keeps 512x512."""
 
     name = "advance-images"
-    modality = "image"
 
     def __init__(self, root: str | Path, image_side: int | None = VARIABLE_IMAGE_SIDE, *,
                  index: AdvanceIndex | None = None):
@@ -183,11 +192,10 @@ class AdvanceImages(_AdvanceReader):
         return index.vision_dir, index.images
 
 
-class AdvanceSounds(_AdvanceReader):
+class AdvanceSounds(_AdvanceReader, AudioFiles):
     """ADVANCE sounds as 16 kHz mono float32 waveforms (10 s clips, resampled)."""
 
     name = "advance-sounds"
-    modality = "audio"
 
     def __init__(self, root: str | Path, *, index: AdvanceIndex | None = None):
         super().__init__(root, index)

@@ -1,6 +1,6 @@
 """Audio datasets in their published layouts: VGGSound, Speech Commands, ESC-50, FSDD, folders.
 
-Every reader is a `FileSource` with modality "audio": `load` decodes one file
+Every reader is an `AudioFiles` source: `load` decodes one file
 with soundfile to a mono float32 waveform at 16 kHz, shape (samples,), and
 `native_rate` reads the file's rate (Hz) from its header. Labels and ids come
 from the index alone (file names, csvs, list files); nothing is decoded while
@@ -19,8 +19,16 @@ from pathlib import Path
 from typing import Sequence
 
 from .folders import class_folder_index, note, visible_files
-from .index import (AUDIO_SUFFIXES, DatasetLayoutError, FileSource, SplitIndex, files_under,
-                    require_dir, require_file, sorted_subdirs)
+from .index import (
+    AUDIO_SUFFIXES,
+    AudioFiles,
+    DatasetLayoutError,
+    SplitIndex,
+    files_under,
+    require_dir,
+    require_file,
+    sorted_subdirs,
+)
 
 VGGSOUND_CSV = "vggsound.csv"
 VGGSOUND_SPLITS = ("train", "test")
@@ -40,7 +48,7 @@ FSDD_CLASSES = tuple(str(d) for d in range(10))
 _FSDD_STEM = re.compile(r"^([0-9])_([^_]+)_([0-9]+)$")
 
 
-class _PathMapped(FileSource):
+class _PathMapped(AudioFiles):
     """A FileSource whose ids are keys mapped to files (root-relative paths) by `_files`."""
 
     _files: dict[str, str]
@@ -117,7 +125,6 @@ class VGGSound(_PathMapped):
     """
 
     name = "vggsound"
-    modality = "audio"
 
     def __init__(self, root: str | Path):
         base = require_dir(Path(root), f"the VGGSound root ({VGGSOUND_CSV} and the clips "
@@ -187,7 +194,7 @@ def read_list(path: Path) -> list[str]:
     return [line.strip().replace("\\", "/") for line in lines if line.strip()]
 
 
-class SpeechCommands(FileSource):
+class SpeechCommands(AudioFiles):
     """Speech Commands v0.02: one folder per word, 1 s 16 kHz clips, two list files.
 
     `root` is the extracted `speech_commands_v0.02` folder (word folders,
@@ -204,7 +211,6 @@ class SpeechCommands(FileSource):
     """
 
     name = "speech-commands"
-    modality = "audio"
 
     def __init__(self, root: str | Path):
         where = (f"the Speech Commands folder {SPEECH_COMMANDS_FOLDER}/ (word folders with "
@@ -291,7 +297,7 @@ def esc50_classes(rows: Sequence[tuple[str, int, int, str]], path: Path) -> list
     return [names.get(t, f"target-{t}") for t in range(max(names) + 1)]
 
 
-class ESC50(FileSource):
+class ESC50(AudioFiles):
     """ESC-50: `meta/esc50.csv` + `audio/*.wav` (5 s, 44.1 kHz), five folds, leave-one-fold-out.
 
     `root` holds `meta/` and `audio/` (or is the parent of the unzipped
@@ -303,7 +309,6 @@ class ESC50(FileSource):
     """
 
     name = "esc50"
-    modality = "audio"
 
     def __init__(self, root: str | Path, test_fold: int = 5):
         if isinstance(test_fold, bool) or test_fold not in ESC50_FOLDS:
@@ -347,7 +352,7 @@ def parse_fsdd_name(stem: str) -> tuple[int, str, int] | None:
     return (int(match[1]), match[2], int(match[3])) if match else None
 
 
-class FSDD(FileSource):
+class FSDD(AudioFiles):
     """Free Spoken Digit Dataset: `recordings/{digit}_{speaker}_{index}.wav`, 8 kHz mono.
 
     `root` is the free-spoken-digit-dataset folder holding `recordings/`, or
@@ -359,7 +364,6 @@ class FSDD(FileSource):
     """
 
     name = "fsdd"
-    modality = "audio"
 
     def __init__(self, root: str | Path):
         base = require_dir(Path(root), "the free-spoken-digit-dataset folder holding "
@@ -388,7 +392,7 @@ class FSDD(FileSource):
 # ---------------------------------------------------------------- class folders
 
 
-class AudioFolder(FileSource):
+class AudioFolder(AudioFiles):
     """Audio in class folders: `root/<class>/**/<audio>`, or `root/train/...` + `root/test/...`.
 
     With both `root/train/` and `root/test/`, each holds `<class>/**/<audio>`;
@@ -402,7 +406,6 @@ class AudioFolder(FileSource):
     """
 
     name = "audio-folder"
-    modality = "audio"
 
     def __init__(self, root: str | Path):
         base = require_dir(Path(root), "the audio folder root (<class>/<audio files> or "

@@ -1,7 +1,8 @@
 """What every dataset reader gives the app: labels without decoding, items on demand.
 
 An image item is a uint8 array (H, W, 3), RGB. An audio item is a float32 mono
-waveform at `SAMPLE_RATE` Hz in [-1, 1], any length.
+waveform at `SAMPLE_RATE` Hz in [-1, 1], any length. `modality` is the name
+of a `core.modalities` object, which says how items stack into batches.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from ..core.audio_frontend import SAMPLE_RATE  # noqa: F401  (re-exported: items are at this rate)
+
 SPLITS = ("train", "test")
-SAMPLE_RATE = 16_000
 
 
 class Source(Protocol):
     """A labelled dataset of one modality with train and test splits."""
 
     name: str
-    modality: str  # "image" or "audio"
+    modality: str  # a modality name (core.modalities.NAMES)
     classes: Sequence[str]
     index_notes: Sequence[str]  # problems found while indexing (e.g. missing clips), counted
 

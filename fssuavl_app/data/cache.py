@@ -8,9 +8,11 @@ clients that build the same entry at once both end up with a whole file.
 An item that cannot be used is remembered too (a `.bad` file holding the
 reason), so later reads skip it without decoding it again, and still report it.
 
-Audio is stored as int16 .npy (half the disk of float32; lossless for the
-16-bit sources every supported dataset ships, within 1/32767 otherwise);
-images as uint8 .npy. Layout: <cache-dir>/<dataset>/<ab>/<sha1>.npy.
+Items are stored in their modality's storage form (`Modality.to_storage`:
+audio as int16 .npy, half the disk of float32, lossless for the 16-bit sources
+every supported dataset ships, within 1/32767 otherwise; images as uint8
+.npy). Layout: <cache-dir>/<dataset>/<ab>/<sha1>.npy. The cache folder is
+given by the caller (the run config resolves it).
 """
 
 from __future__ import annotations
@@ -22,17 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.modalities import modality
 from .decode import BadItem
 
 FORMAT_VERSION = "1"  # bump when decoding changes, so old entries are not reused
-
-
-def default_cache_dir() -> Path:
-    """$FSSUAVL_CACHE, else $XDG_CACHE_HOME/fssuavl, else ~/.cache/fssuavl."""
-    if os.environ.get("FSSUAVL_CACHE"):
-        return Path(os.environ["FSSUAVL_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fssuavl"
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -46,14 +41,6 @@ def _write_atomic(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def encode_audio(wave: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype(np.int16)
-
-
-def decode_cached_audio(stored: np.ndarray) -> np.ndarray:
-    return stored.astype(np.float32) / 32767.0
-
-
 class CachedSource:
     """Wraps a reader: `load` reads the cached item, decoding and storing it on a miss.
 
@@ -63,6 +50,7 @@ class CachedSource:
 
     def __init__(self, source, cache_dir: str | Path):
         self.source = source
+        self.storage = modality(source.modality)
         self.cache_dir = Path(cache_dir) / source.name
         self.hits = self.misses = 0
 
@@ -85,7 +73,7 @@ class CachedSource:
             try:
                 stored = np.load(path, allow_pickle=False)
                 self.hits += 1
-                return decode_cached_audio(stored) if self.source.modality == "audio" else stored
+                return self.storage.from_storage(stored)
             except (OSError, ValueError):
                 path.unlink(missing_ok=True)  # damaged entry (disk full, killed writer): rebuild
         elif bad.is_file():
@@ -98,6 +86,6 @@ class CachedSource:
             reason = str(exc).encode()
             _write_atomic(bad, lambda fh: fh.write(reason))
             raise
-        stored = encode_audio(item) if self.source.modality == "audio" else item
+        stored = self.storage.to_storage(item)
         _write_atomic(path, lambda fh: np.save(fh, stored, allow_pickle=False))
-        return decode_cached_audio(stored) if self.source.modality == "audio" else item
+        return self.storage.from_storage(stored)

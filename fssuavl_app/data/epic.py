@@ -33,8 +33,13 @@ import numpy as np
 
 from .base import SAMPLE_RATE
 from .decode import BadItem
-from .index import (DatasetLayoutError, IndexedSource, SplitIndex, file_fingerprint,
-                    require_file)
+from .index import (
+    DatasetLayoutError,
+    IndexedSource,
+    SplitIndex,
+    file_fingerprint,
+    require_file,
+)
 
 CSV_RATE = 24_000  # the rate of the csv sample columns and of the reference HDF5
 TRAIN_CSV = "EPIC_Sounds_train.csv"

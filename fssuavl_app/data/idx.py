@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -19,8 +20,8 @@ from .index import DatasetLayoutError, IndexedSource, SplitIndex
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
-_PREFIX = {"train": "train", "test": "t10k"}
-_MAGIC = {1: 0x801, 3: 0x803}
+_PREFIX = MappingProxyType({"train": "train", "test": "t10k"})
+_MAGIC = MappingProxyType({1: 0x801, 3: 0x803})
 
 
 def _find(root: Path, stem: str) -> Path:

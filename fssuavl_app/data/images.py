@@ -11,14 +11,24 @@ import os
 import pickle
 from collections import Counter
 from pathlib import Path
+from types import MappingProxyType
 from typing import Sequence
 
 import numpy as np
 
 from .folders import class_folder_index
-from .index import (IMAGE_SUFFIXES, VARIABLE_IMAGE_SIDE, DatasetLayoutError, FileSource,
-                    IndexedSource, SplitIndex, files_under, require_dir, require_file,
-                    sorted_subdirs)
+from .index import (
+    IMAGE_SUFFIXES,
+    VARIABLE_IMAGE_SIDE,
+    DatasetLayoutError,
+    ImageFiles,
+    IndexedSource,
+    SplitIndex,
+    files_under,
+    require_dir,
+    require_file,
+    sorted_subdirs,
+)
 
 TINY_FOLDER = "tiny-imagenet-200"
 TINY_SIDE = 64
@@ -30,7 +40,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck")
 
 
-_SINGULAR = {"are": "is", "name": "names", "repeat": "repeats"}
+_SINGULAR = MappingProxyType({"are": "is", "name": "names", "repeat": "repeats"})
 
 
 def _count_note(where: str, what: str, items: list[str]) -> list[str]:
@@ -134,7 +144,7 @@ def _tiny_val(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
     return split, notes
 
 
-class TinyImageNet(FileSource):
+class TinyImageNet(ImageFiles):
     """TinyImageNet (`tiny-imagenet-200/`): 200 classes, 64x64 RGB, train 500 and val 50 per class.
 
     `root` is the `tiny-imagenet-200` folder or its parent. Classes are in the
@@ -245,7 +255,7 @@ class Cifar10(IndexedSource):
 # ---------------------------------------------------------------- class folders
 
 
-class ImageFolder(FileSource):
+class ImageFolder(ImageFiles):
     """Images in class folders: `root/<class>/**/<image>`, or `root/train/...` + `root/test/...`.
 
     With both `root/train/` and `root/test/`, each holds `<class>/**/<image>`;

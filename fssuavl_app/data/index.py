@@ -125,11 +125,8 @@ class IndexedSource:
 
 
 class FileSource(IndexedSource):
-    """A reader whose item ids are file paths relative to `root`.
-
-    Images decode to uint8 RGB; with `image_side` set they are brought to
-    (image_side, image_side). Audio decodes to mono float32 at 16 kHz.
-    """
+    """A reader whose item ids are file paths relative to `root`; `ImageFiles` and
+    `AudioFiles` say how a file decodes."""
 
     image_side: int | None = None
 
@@ -142,15 +139,27 @@ class FileSource(IndexedSource):
         except OSError:
             return None  # load() will report the missing file
 
-    def native_rate(self, split: str, index: int) -> int | None:
-        return audio_rate(self.path(split, index)) if self.modality == "audio" else None
+
+class ImageFiles(FileSource):
+    """Image files decoded to uint8 RGB; with `image_side` set, brought to (side, side)."""
+
+    modality = "image"
 
     def load(self, split: str, index: int) -> np.ndarray:
-        path = self.path(split, index)
-        if self.modality == "audio":
-            return decode_audio(path)
-        image = decode_image(path)
+        image = decode_image(self.path(split, index))
         return image if self.image_side is None else fit_square(image, self.image_side)
+
+
+class AudioFiles(FileSource):
+    """Audio files decoded to mono float32 at 16 kHz."""
+
+    modality = "audio"
+
+    def native_rate(self, split: str, index: int) -> int | None:
+        return audio_rate(self.path(split, index))
+
+    def load(self, split: str, index: int) -> np.ndarray:
+        return decode_audio(self.path(split, index))
 
 
 def sorted_subdirs(path: Path, exclude: Sequence[str] = ()) -> list[str]:
@@ -170,6 +179,6 @@ def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
     return sorted(out)
 
 
-__all__ = ["AUDIO_SUFFIXES", "BadItem", "DatasetLayoutError", "FileSource", "IMAGE_SUFFIXES",
-           "IndexedSource", "SplitIndex", "VARIABLE_IMAGE_SIDE", "file_fingerprint",
+__all__ = ["AUDIO_SUFFIXES", "AudioFiles", "BadItem", "DatasetLayoutError", "FileSource",
+           "IMAGE_SUFFIXES", "ImageFiles", "IndexedSource", "SplitIndex", "VARIABLE_IMAGE_SIDE", "file_fingerprint",
            "files_under", "require_dir", "require_file", "sorted_subdirs"]

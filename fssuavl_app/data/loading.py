@@ -1,21 +1,24 @@
 """Decoding many items at once: bad items are skipped, counted and named in the log.
 
-`load_images` and `load_waveforms` return a `Loaded`: the stacked data of the
-items that decoded, their positions in the split (`kept`, so labels can be
-looked up) and one reason per skipped item.
+`load_items` returns a `Loaded`: the items that decoded stacked into their
+modality's batch, their positions in the split (`kept`, so labels can be
+looked up) and one reason per skipped item. `load_shard` loads everything a
+client shard holds into the training step's `LocalData`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
-import torch
 
+from ..core.modalities import Batch, modality
+from ..core.train import LocalData
 from .base import Source
 from .decode import BadItem
+from .partition import ClientShard
 
 logger = logging.getLogger("fssuavl.data")
 _NAMED_IN_LOG = 20  # the log line names at most this many bad items; all are counted
@@ -25,7 +28,7 @@ _NAMED_IN_LOG = 20  # the log line names at most this many bad items; all are co
 class Loaded:
     """Stacked items that decoded, with the split positions they came from."""
 
-    data: Any  # images: uint8 (N, 3, H, W); audio: ((N, L) float32 waves, (N,) int64 lengths)
+    data: Batch  # the modality's batch: images uint8 (N, 3, H, W); audio `Waves`
     kept: np.ndarray  # int64 (N,), positions in the split
     bad: list[str] = field(default_factory=list)  # "item id: reason", one per skipped item
 
@@ -50,28 +53,24 @@ def decode_items(source: Source, split: str, indices: Sequence[int]
     return items, np.asarray(kept, dtype=np.int64), bad
 
 
-def load_images(source: Source, split: str, indices: Sequence[int]) -> Loaded:
-    """uint8 (N, 3, H, W) of the images that decode; all must share one size."""
-    items, kept, bad = decode_items(source, split, indices)
-    if not items:
-        return Loaded(torch.zeros(0, 3, 1, 1, dtype=torch.uint8), kept, bad)
-    shapes = {a.shape for a in items}
-    if len(shapes) > 1:
-        raise ValueError(f"{getattr(source, 'name', 'dataset')}: images of several sizes "
-                         f"{sorted(shapes)[:3]}; the reader must bring them to one size")
-    return Loaded(torch.from_numpy(np.stack(items)).permute(0, 3, 1, 2).contiguous(), kept, bad)
-
-
-def load_waveforms(source: Source, split: str, indices: Sequence[int]) -> Loaded:
-    """Zero-padded waves (N, L_max) float32 and true lengths (N,) int64 of the clips that decode."""
-    waves, kept, bad = decode_items(source, split, indices)
-    lengths = torch.tensor([len(w) for w in waves], dtype=torch.int64)
-    out = torch.zeros(len(waves), int(lengths.max()) if waves else 1, dtype=torch.float32)
-    for row, w in enumerate(waves):
-        out[row, : len(w)] = torch.from_numpy(np.asarray(w, dtype=np.float32))
-    return Loaded((out, lengths), kept, bad)
-
-
 def load_items(source: Source, split: str, indices: Sequence[int]) -> Loaded:
-    """`load_images` or `load_waveforms`, by the source's modality."""
-    return (load_images if source.modality == "image" else load_waveforms)(source, split, indices)
+    """The items at `indices` that decode, stacked by the source's modality."""
+    items, kept, bad = decode_items(source, split, indices)
+    try:
+        data = modality(source.modality).stack(items)
+    except ValueError as exc:
+        raise ValueError(f"{getattr(source, 'name', 'dataset')}: {exc}") from exc
+    return Loaded(data, kept, bad)
+
+
+def load_shard(sources: Mapping[str, Source], shard: ClientShard) -> tuple[LocalData, int]:
+    """Decode exactly the train items of `shard` that its role uses; also the count of
+    items skipped because they cannot be used (each is named in the log)."""
+    batches, skipped = {}, 0
+    for name, source in sources.items():
+        if shard.uses(name) and len(shard.indices(name)):
+            loaded = load_items(source, "train", shard.indices(name))
+            skipped += len(loaded.bad)
+            if len(loaded):
+                batches[name] = loaded.data
+    return LocalData(batches), skipped

@@ -14,7 +14,7 @@ cost nothing to list.
 
 from __future__ import annotations
 
-from typing import Callable
+from types import MappingProxyType
 
 import numpy as np
 
@@ -24,7 +24,7 @@ SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring", "star",
                  "grating", "checkerboard", "dots", "crescent")
 SOUND_CLASSES = ("tone", "harmonic", "chirp-up", "chirp-down", "noise-band",
                  "clicks", "tremolo", "vibrato", "beeps", "trill")
-_SPLIT_CODE = {"train": 0, "test": 1}
+_SPLIT_CODE = MappingProxyType({"train": 0, "test": 1})
 
 
 def _balanced_labels(seed: int, modality_code: int, split: str, num_classes: int,
@@ -70,7 +70,7 @@ class _Synthetic:
         return None  # generated on demand; never cached
 
     def native_rate(self, split: str, index: int) -> int | None:
-        return SAMPLE_RATE if self.modality == "audio" else None
+        return None
 
     def _rng(self, split: str, index: int) -> np.random.Generator:
         check_split(split)
@@ -210,6 +210,9 @@ class SyntheticSounds(_Synthetic):
         super().__init__(seed, train_per_class, test_per_class)
         self.num_samples = int(seconds * SAMPLE_RATE)
 
+    def native_rate(self, split: str, index: int) -> int:
+        return SAMPLE_RATE
+
     def load(self, split: str, index: int) -> np.ndarray:
         rng, label = self._rng(split, index), int(self.labels(split)[index])
         n = self.num_samples
@@ -223,10 +226,3 @@ class SyntheticSounds(_Synthetic):
         return np.clip(wave, -1, 1).astype(np.float32)
 
 
-def builtin_sources(seed: int, train_per_class: int, test_per_class: int
-                    ) -> dict[str, Callable[[], _Synthetic]]:
-    """Factories of the built-in sources by dataset name."""
-    return {
-        "synthetic-shapes": lambda: SyntheticShapes(seed, train_per_class, test_per_class),
-        "synthetic-sounds": lambda: SyntheticSounds(seed, train_per_class, test_per_class),
-    }

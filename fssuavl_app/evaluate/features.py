@@ -12,9 +12,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..core.inputs import InputPipeline
+from ..core.models import SSLModel
 from ..data import Source, load_items
-from ..inputs import InputPipeline
-from ..models import SSLModel
 
 LOAD_CHUNK = 256
 

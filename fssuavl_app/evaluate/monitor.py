@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import torch
 
-import numpy as np
-
-from ..data import Source
-from ..inputs import InputPipeline
-from ..models import SSLModel
+from ..core.inputs import InputPipeline
+from ..core.modalities import modality
+from ..core.models import SSLModel
+from ..data import Source, seeded_subset
 from .features import compact_inputs, extract_features
 from .knn import knn_accuracy
-
-
-
-def monitor_subset(n: int, max_samples: int, seed: int) -> np.ndarray:
-    """Sorted positions of at most `max_samples` of `n` items (all when 0 or n <= max)."""
-    if max_samples == 0 or n <= max_samples:
-        return np.arange(n, dtype=np.int64)
-    return np.sort(np.random.default_rng([seed, 404, n]).choice(n, max_samples, replace=False))
 
 
 def _compact_split(source: Source, split: str, pipeline: InputPipeline, max_samples: int,
                    seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval inputs of (a subset of) one split in their stored form, and their labels;
     items that cannot be decoded are skipped (and logged)."""
-    chosen = monitor_subset(len(source.labels(split)), max_samples, seed)
+    chosen = seeded_subset(len(source.labels(split)), max_samples, seed)
     compact, kept = compact_inputs(source, split, chosen, pipeline)
     if compact is None:
         raise ValueError(f"{source.name}/{split}: no item could be decoded for the kNN monitor")
@@ -56,5 +47,5 @@ class KnnMonitor:
                      for split in ("train", "test")}
             acc = knn_accuracy(feats["train"], self.labels[(m, "train")], feats["test"],
                                self.labels[(m, "test")], len(src.classes), self.k, self.t)
-            out.update({f"knn-{m}-top{k}": v for k, v in acc.items()})
+            out.update({modality(m).knn_metric(k): v for k, v in acc.items()})
         return out

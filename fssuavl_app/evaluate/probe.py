@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..inputs import InputPipeline
-from ..models import FEATURE_DIMS, SSLModel
+from ..core.inputs import InputPipeline
+from ..core.models import SSLModel
 from .knn import topk_accuracy
 
 Progress = Callable[[int, float], None]
@@ -199,7 +199,7 @@ def finetune(models: dict[str, SSLModel], pipeline: InputPipeline,
         raise ValueError(f"no model for {missing}")
     encoders = _copy_models({m: models[m] for m in used}, device)
     unique = list({id(e): e for e in encoders.values()}.values())
-    dim = FEATURE_DIMS[unique[0].args.arch]
+    dim = unique[0].args.feature_dim
     head = _new_head(dim, num_classes, s, device)
     params = [p for e in unique for p in e.encoder.parameters()] + list(head.parameters())
     for e in unique:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import MappingProxyType
 
-PROTOCOL_NAMES = {"knn": "KNN", "linear": "L.P", "finetune": "F.T"}
+PROTOCOL_NAMES = MappingProxyType({"knn": "KNN", "linear": "L.P", "finetune": "F.T"})
 _FOLD = re.compile(r"^(?P<base>.+)-fold\d+$")
 
 

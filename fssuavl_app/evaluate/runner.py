@@ -16,14 +16,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..inputs import InputPipeline
-from ..models import SSLModel
-from ..progress import Progress
+from ..core.inputs import InputPipeline
+from ..core.modalities import MODALITIES, NAMES, modality
+from ..core.models import SSLModel
+from ..core.progress import Progress
 from .features import compact_inputs, extract_features
 from .knn import knn_accuracy
 from .probe import ProbeSettings, finetune, linear_probe
@@ -31,8 +33,10 @@ from .tasks import Task
 
 logger = logging.getLogger("fssuavl.evaluate")
 PROTOCOLS = ("knn", "linear", "finetune")
-MODES = {"av": ("image", "audio"), "v": ("image",), "a": ("audio",)}
-MODE_NAMES = {"av": "A+V", "v": "V", "a": "A"}
+# modes of paired tasks: every modality together ("av"), or one ("v", "a"), as the paper's columns
+MODES = MappingProxyType({"av": NAMES, **{m.letter.lower(): (m.name,) for m in MODALITIES}})
+MODE_NAMES = MappingProxyType({"av": "+".join(sorted(m.letter for m in MODALITIES)),
+                               **{m.letter.lower(): m.letter for m in MODALITIES}})
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class SplitInputs:
 def modes_for(task: Task, settings: EvalSettings) -> list[str]:
     """A unimodal task has its own mode; a paired task the requested ones."""
     if not task.paired:
-        return ["v" if task.modalities == ("image",) else "a"]
+        return [modality(task.modalities[0]).letter.lower()]
     return list(settings.modes)
 
 
@@ -174,7 +178,7 @@ def test_features(enc: Encoders, task: Task, data: dict[str, SplitInputs],
     keep = np.sort(np.random.default_rng([seed, 606]).permutation(len(split.labels))[:max_points])
     out = {}
     for m in task.modalities:
-        name = task.name if not task.paired else f"{task.name} ({'V' if m == 'image' else 'A'})"
+        name = task.name if not task.paired else f"{task.name} ({modality(m).letter})"
         out[name] = features_of(enc.models[m], pipeline, m, split.compact[m][keep],
                                 f"{enc.label} {name} t-SNE")
     return out

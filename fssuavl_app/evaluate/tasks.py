@@ -21,9 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import DATASETS, Source, open_dataset
-from ..data.synthetic import SyntheticShapes, SyntheticSounds
-from .monitor import monitor_subset
+from ..core.modalities import NAMES
+from ..data import (
+    Builtin,
+    Source,
+    advance_pair,
+    dataset_infos,
+    esc50_folds,
+    open_dataset,
+    seeded_subset,
+)
 
 PAIRED = ("advance", "mnist+fsdd", "synthetic-pairs")
 
@@ -42,7 +49,7 @@ class Task:
 
     @property
     def modalities(self) -> tuple[str, ...]:
-        return tuple(m for m in ("image", "audio") if m in self.sources)
+        return tuple(m for m in NAMES if m in self.sources)
 
     @property
     def paired(self) -> bool:
@@ -52,7 +59,7 @@ class Task:
         """The same task with at most `max_rows` rows per split (seeded; 0 = all)."""
         rows, labels = {}, {}
         for split, lab in self.labels.items():
-            keep = monitor_subset(len(lab), max_rows, seed)
+            keep = seeded_subset(len(lab), max_rows, seed)
             rows[split] = {m: r[keep] for m, r in self.rows[split].items()}
             labels[split] = lab[keep]
         return Task(self.name, self.classes, self.sources, rows, labels)
@@ -127,20 +134,16 @@ def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
 def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128) -> list[Task]:
     """The task(s) one SPEC names (esc50 gives five); errors say what to pass."""
     name, roots = _split_spec(spec)
-    per_class = (int(run_config.get("synthetic-train-per-class", 300)),
-                 int(run_config.get("synthetic-test-per-class", 50)))
-    data_seed = int(run_config.get("seed", 0))
-    if name == "synthetic-shapes":
-        return [unimodal_task(name, SyntheticShapes(data_seed, *per_class))]
-    if name == "synthetic-sounds":
-        return [unimodal_task(name, SyntheticSounds(data_seed, *per_class))]
+    builtin = Builtin(int(run_config.get("seed", 0)),
+                      int(run_config.get("synthetic-train-per-class", 300)),
+                      int(run_config.get("synthetic-test-per-class", 50)))
+    infos = {i.name: i for i in dataset_infos()}
     if name == "synthetic-pairs":
-        return [paired_by_label_task(name, SyntheticShapes(data_seed, *per_class),
-                                     SyntheticSounds(data_seed, *per_class), seed,
+        return [paired_by_label_task(name, open_dataset("synthetic-shapes", builtin=builtin),
+                                     open_dataset("synthetic-sounds", builtin=builtin), seed,
                                      same_names=False)]
     if name == "advance":
         _need_roots(name, roots, 1, "advance=/data/ADVANCE")
-        from ..data.advance import advance_pair
         return [paired_by_id_task(name, *advance_pair(roots[0], image_side))]
     if name == "mnist+fsdd":
         _need_roots(name, roots, 2, "mnist+fsdd=/data/mnist,/data/free-spoken-digit-dataset")
@@ -148,11 +151,11 @@ def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128
                                      open_dataset("fsdd", roots[1]), seed)]
     if name == "esc50":
         _need_roots(name, roots, 1, "esc50=/data/ESC-50-master")
-        open_dataset("esc50", roots[0])  # layout check with a clear message
-        from ..data.audio_sets import ESC50
-        return [unimodal_task(f"esc50-fold{k}", ESC50(roots[0], test_fold=k)) for k in range(1, 6)]
-    if name in DATASETS:
+        return [unimodal_task(f"esc50-fold{k}", fold) for k, fold in esc50_folds(roots[0])]
+    if name in infos and not infos[name].needs_root:
+        return [unimodal_task(name, open_dataset(name, builtin=builtin))]
+    if name in infos:
         _need_roots(name, roots, 1, f"{name}=/path/to/{name}")
         return [unimodal_task(name, open_dataset(name, roots[0], image_side))]
-    known = ", ".join(["synthetic-shapes", "synthetic-sounds", *PAIRED, *DATASETS])
+    known = ", ".join([*PAIRED, *infos])
     raise TaskError(f"unknown task {name!r}; known: {known}")

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.modalities import NAMES
+from ..data import ROLES, ClientShard, Source
 from .config import RunConfig
-from .data import Source
-from .partitions import ROLES, ClientShard
 
 FORMAT = "fssuavl-client-manifest/1"
 # Settings that decide a partition; a manifest made with other values is reported.
-PARTITION_KEYS = ("seed", "dirichlet-alpha", "min-partition-size", "frac-image-only",
-                  "frac-audio-only", "image-dataset", "audio-dataset",
+PARTITION_KEYS = ("seed", "dirichlet-alpha", "min-partition-size",
+                  *(f"frac-{m}-only" for m in NAMES), *(f"{m}-dataset" for m in NAMES),
                   "synthetic-train-per-class")
 
 
@@ -50,7 +50,7 @@ def manifest_dict(shard: ClientShard, partition_id: int, num_partitions: int, cf
             "role": shard.role, "settings": {k: run[k] for k in PARTITION_KEYS},
             **{m: {"dataset": sources[m].name, "split": "train",
                    "ids": [sources[m].item_id("train", int(i)) for i in shard.indices(m)]}
-               for m in ("image", "audio")}}
+               for m in NAMES}}
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -74,8 +74,8 @@ def read_manifest(path: str | Path) -> Manifest:
     try:
         m = Manifest(partition_id=int(raw["partition-id"]),
                      num_partitions=int(raw["num-partitions"]), role=str(raw["role"]),
-                     datasets={mod: str(raw[mod]["dataset"]) for mod in ("image", "audio")},
-                     ids={mod: [str(i) for i in raw[mod]["ids"]] for mod in ("image", "audio")},
+                     datasets={mod: str(raw[mod]["dataset"]) for mod in NAMES},
+                     ids={mod: [str(i) for i in raw[mod]["ids"]] for mod in NAMES},
                      settings=dict(raw.get("settings", {})), path=path)
     except (KeyError, TypeError, ValueError) as exc:
         raise ManifestError(f"{path}: missing or bad field {exc}") from exc
@@ -95,9 +95,9 @@ def mismatched_settings(manifest: Manifest, cfg: RunConfig) -> list[str]:
 def shard_from_manifest(manifest: Manifest, sources: dict[str, Source]) -> ClientShard:
     """The shard the manifest lists, as positions in this node's copy of the datasets."""
     indices = {}
-    for m in ("image", "audio"):
+    for m in NAMES:
         if manifest.datasets[m] != sources[m].name:
             raise ManifestError(f"{manifest.path}: lists {m} items of {manifest.datasets[m]!r} "
                                 f"but the run trains on {sources[m].name!r}")
         indices[m] = sources[m].index_of("train", manifest.ids[m]).astype(np.int64)
-    return ClientShard(role=manifest.role, image=indices["image"], audio=indices["audio"])
+    return ClientShard(manifest.role, indices)

@@ -1,37 +1,17 @@
-"""SSL losses as pure functions of the two views' projections (fp32 inside)."""
+"""Barlow Twins (Zbontar et al. 2021): cross-correlation to the identity; the paper's Table 7."""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """Symmetric NT-Xent (SimCLR) loss; scalar.
-
-    z1, z2: (N, D) projections of two views of the same N samples, N >= 2.
-    All 2N rows are anchors; the positive of row i is its other view; the
-    2N-2 other rows are negatives; self-similarity is removed. Computed in
-    fp32 whatever the input dtype. Equals ln(2N-1) when all rows are equal.
-    """
-    n = z1.shape[0]
-    if n < 2 or z2.shape[0] != n:
-        raise ValueError(f"nt_xent needs two (N, D) views with N >= 2, got {tuple(z1.shape)} "
-                         f"and {tuple(z2.shape)}")
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
-    logits = z @ z.T / temperature
-    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    logits = logits.masked_fill(self_mask, float("-inf"))
-    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    return F.cross_entropy(logits, positives)
-
+from .base import Option, Options, SSLMethod
 
 BARLOW_LAMBDA = 0.005
 
 
 def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambd: float = BARLOW_LAMBDA,
                  eps: float = 1e-5) -> torch.Tensor:
-    """Barlow Twins loss (Zbontar et al. 2021); scalar.
+    """Barlow Twins loss; scalar.
 
     z1, z2: (N, D) projections of two views of the same N samples, N >= 2.
     Each dimension is standardised over the batch as the official code's
@@ -60,3 +40,13 @@ def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambd: float = BARLOW_LAMBD
     on_diag = torch.diagonal(c)
     off_diag = c.masked_fill(torch.eye(d, dtype=torch.bool, device=c.device), 0.0)
     return (1 - on_diag).pow(2).sum() + lambd * off_diag.pow(2).sum()
+
+
+def _loss(z1: torch.Tensor, z2: torch.Tensor, options: Options) -> torch.Tensor:
+    return barlow_twins(z1, z2, options["lambda"])
+
+
+BARLOW_TWINS = SSLMethod(
+    name="barlow-twins", label="Barlow Twins", summary="Barlow Twins, batch-standardised cross-correlation",
+    loss=_loss, options=(Option("lambda", BARLOW_LAMBDA, "off-diagonal weight (0.005 as in "
+                                "L-DAWA, the authors' FSSL code)", lo=0.0),))

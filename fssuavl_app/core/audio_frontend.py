@@ -1,8 +1,8 @@
-"""Audio front-end: waveform -> 2 s crop -> 128-bin log-mel -> (3, S, S) "image".
+"""Audio front-end: 2 s waveform clips -> 128-bin log-mel -> (3, S, S) "image".
 
 All steps are batched tensor ops that run on the training device, in fp32
 (outside any autocast: FFTs and the mel matmul need full precision).
-Decoding files is not done here: readers give mono 16 kHz float waveforms.
+Decoding files is not done here: readers give mono `SAMPLE_RATE` float waveforms.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import torch
 import torch.nn.functional as F
 import torchaudio
 
+SAMPLE_RATE = 16_000  # Hz: every reader resamples to this, the front-end expects it
+
 
 @dataclass(frozen=True)
 class AudioSpec:
     """Front-end settings; stored in checkpoints so evaluation rebuilds the same input."""
 
-    sample_rate: int = 16_000
+    sample_rate: int = SAMPLE_RATE
     clip_seconds: float = 2.0
     n_mels: int = 128
     # The 25 ms window sets the frequency resolution; n_fft 640 (zero-padded) is the
@@ -38,26 +40,6 @@ class AudioSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def crop_clips(waves: torch.Tensor, lengths: torch.Tensor, clip_samples: int, *,
-               random: bool, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Cut one clip per row: (N, L) padded waveforms with true `lengths` -> (N, clip_samples).
-
-    Train (`random=True`): a uniformly random start per row. Eval: the centre.
-    Rows shorter than the clip are zero-padded at the end.
-    """
-    lengths = lengths.to(waves.device)
-    room = (lengths - clip_samples).clamp(min=0)
-    if random:
-        u = torch.rand(len(lengths), device=waves.device, generator=generator)
-        start = (u * (room + 1).to(u.dtype)).long().clamp(max=room)
-    else:
-        start = room // 2
-    pos = start[:, None] + torch.arange(clip_samples, device=waves.device)[None, :]
-    valid = pos < lengths[:, None]
-    padded = F.pad(waves, (0, clip_samples))  # so gathered positions stay in range
-    return torch.where(valid, padded.gather(1, pos), torch.zeros((), device=waves.device))
 
 
 class AudioFrontend(torch.nn.Module):

@@ -16,17 +16,25 @@ import sys
 import time
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+from ..core.archs import ARCHS
+from ..core.devices import pick_device
+from ..core.inputs import InputPipeline, InputSpec
 from ..data import DatasetLayoutError
-from ..devices import pick_device
-from ..inputs import InputPipeline
-from ..models import FEATURE_DIMS
-from . import tasks as tasks_mod
-from .plots import rounds_plot, tsne_plot
-from .probe import ProbeSettings
-from .report import markdown, write_json
-from .runner import MODES, PROTOCOLS, Encoders, EvalSettings, evaluate_task, load_split, test_features
-from .tasks import TaskError, open_tasks
+from ..evaluate import tasks as tasks_mod
+from ..evaluate.plots import rounds_plot, tsne_plot
+from ..evaluate.probe import ProbeSettings
+from ..evaluate.report import markdown, write_json
+from ..evaluate.runner import (
+    MODES,
+    PROTOCOLS,
+    Encoders,
+    EvalSettings,
+    evaluate_task,
+    load_split,
+    test_features,
+)
+from ..evaluate.tasks import TaskError, open_tasks
+from ..runs.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
 
 logger = logging.getLogger("fssuavl.evaluate")
 
@@ -105,9 +113,9 @@ def check_checkpoint(path: Path) -> dict:
         ckpt = load_checkpoint(path)
     except CheckpointError as exc:
         raise EvalError(str(exc)) from exc
-    if ckpt.model_args.arch not in FEATURE_DIMS:
+    if ckpt.model_args.arch not in ARCHS:
         raise EvalError(f"{path}: architecture {ckpt.model_args.arch!r} is not one this version "
-                        f"can rebuild ({', '.join(FEATURE_DIMS)})")
+                        f"can rebuild ({', '.join(ARCHS)})")
     try:
         ckpt.build_model()
     except RuntimeError as exc:
@@ -128,7 +136,7 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
         base = args.label or (Path(path).name if Path(path).is_dir() else Path(path).parent.name)
         for f in files:
             ckpt = check_checkpoint(f)
-            if audio and FEATURE_DIMS[audio["arch"]] != FEATURE_DIMS[ckpt["arch"]]:
+            if audio and ARCHS[audio["arch"]].feature_dim != ARCHS[ckpt["arch"]].feature_dim:
                 raise EvalError(f"{f} ({ckpt['arch']}) and {audio['path']} ({audio['arch']}) "
                                 "give features of different sizes; they cannot share a head")
             label = f"{base} + {audio['path'].parent.name}" if audio else base
@@ -181,7 +189,7 @@ def run(args: argparse.Namespace) -> Path:
         enc = build_encoders(label, image, audio, device)
         spec = (audio or image)["audio_spec"]
         size = args.input_size or enc.models["image"].args.input_size
-        pipeline = InputPipeline(size, spec, device)
+        pipeline = InputPipeline(InputSpec(input_size=size, audio=spec), device)
         tsne_groups = {}
         for i, task in enumerate(tasks):
             key = (i, tuple(sorted(spec.to_dict().items())))

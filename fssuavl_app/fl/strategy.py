@@ -17,7 +17,7 @@ partition order so the floating-point sum does not depend on arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from logging import INFO, WARNING
 
 import numpy as np
@@ -26,7 +26,7 @@ from flwr.common import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
-from .train import MODALITIES
+from ..core.modalities import MODALITIES
 
 QUERY_DESCRIBE = "query"
 
@@ -65,10 +65,10 @@ def aggregate_train_metrics(records: list[RecordDict], weighted_by_key: str) -> 
     metrics = [next(iter(r.metric_records.values())) for r in records]
     out = {weighted_by_key: int(sum(m[weighted_by_key] for m in metrics))}
     for mod in MODALITIES:
-        n = sum(m[f"num-{mod}"] for m in metrics)
-        out[f"num-{mod}"] = int(n)
-        out[f"loss-{mod}"] = (sum(m[f"loss-{mod}"] * m[f"num-{mod}"] for m in metrics) / n
-                              if n else 0.0)
+        num, loss = mod.metric("num"), mod.metric("loss")
+        n = sum(m[num] for m in metrics)
+        out[num] = int(n)
+        out[loss] = sum(m[loss] * m[num] for m in metrics) / n if n else 0.0
     out["clients"] = len(metrics)
     out["num-skipped"] = int(sum(m.get("num-skipped", 0) for m in metrics))
     out["client-seconds-sum"] = float(sum(m["train-seconds"] for m in metrics))
@@ -105,35 +105,45 @@ def update_problem(content: RecordDict, reference: dict[str, tuple[int, ...]],
 
 
 class FssuavlFedAvg(FedAvg):
-    """FedAvg that samples partitions, injects the global round, remembers metrics."""
+    """FedAvg that samples partitions, sends each round's settings, remembers metrics.
+
+    `round_config(global_round)` gives the ConfigRecord of a round's train
+    messages (`messages.RoundSettings`); rounds are numbered globally, counting
+    the `round_offset` rounds of the run this one resumes.
+    """
 
     def __init__(self, *, partitions: dict[int, int], seed: int, round_offset: int,
-                 fraction_train: float, min_train_replies: int = 1):
+                 fraction_train: float, round_config: Callable[[int], ConfigRecord],
+                 min_train_replies: int = 1):
         super().__init__(fraction_train=fraction_train, fraction_evaluate=0.0,
                          min_train_nodes=1, min_available_nodes=1,
                          train_metrics_aggr_fn=aggregate_train_metrics)
         self.partitions, self.seed, self.round_offset = partitions, seed, round_offset
+        self.round_config = round_config
         self.min_train_replies = min_train_replies
         self.reference: dict[str, tuple[int, ...]] = {}
         self.node_to_partition = {n: p for p, n in partitions.items()}
         self.train_metrics: dict[int, dict] = {}
         self.sampled: dict[int, list[int]] = {}
 
+    def global_round(self, server_round: int) -> int:
+        """This run's round `server_round` (0 = the starting weights) counted over resumes."""
+        return self.round_offset + server_round
+
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
-        global_round = self.round_offset + server_round
+        global_round = self.global_round(server_round)
         chosen = sample_partitions(self.partitions, self.fraction_train, self.seed, global_round)
         self.sampled[global_round] = chosen
         self.reference = {k: tuple(v.shape) for k, v in arrays.items()}
         log(INFO, "round %d: training clients %s", global_round, chosen)
-        round_config = ConfigRecord({**dict(config), "server-round": server_round,
-                                     "global-round": global_round})
+        round_config = ConfigRecord({**dict(config), **dict(self.round_config(global_round))})
         record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: round_config})
         return self._construct_messages(record, [self.partitions[p] for p in chosen], "train")
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        global_round = self.round_offset + server_round
+        global_round = self.global_round(server_round)
         ordered = sorted(replies, key=lambda m: self.node_to_partition.get(
             m.metadata.src_node_id, 1 << 62))
         usable, failed, rejected = [], [], []

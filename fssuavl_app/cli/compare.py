@@ -15,11 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, list_checkpoints, load_metadata
-from .report import markdown
-
-ARCH_NAMES = {"resnet18": "R-18", "vit": "ViT"}
-LOSS_NAMES = {"simclr": "SimCLR", "barlow-twins": "Barlow Twins"}
+from ..core.archs import ARCHS
+from ..core.methods import METHODS
+from ..evaluate.report import markdown
+from ..runs.checkpoint import CheckpointError, list_checkpoints, load_metadata
 
 
 def method_name(run_config: dict) -> str:
@@ -37,6 +36,11 @@ def method_name(run_config: dict) -> str:
     return f"FSSUAVL {img:.0%} V / {aud:.0%} A / {both:.0%} both"
 
 
+def _label(registry, name: str | None) -> str | None:
+    """The table label of a registered arch or method; the name itself when unknown."""
+    return registry[name].label if name in registry else name
+
+
 def describe_run(run_dir: Path) -> dict:
     found = list_checkpoints(run_dir)
     if not found:
@@ -44,8 +48,8 @@ def describe_run(run_dir: Path) -> dict:
     meta = load_metadata(found[-1][1])  # metadata only: no weights are read
     rc, m = meta["run_config"], meta["metrics"]
     return {"run": run_dir.name, "method": method_name(rc),
-            "arch": ARCH_NAMES.get(rc.get("arch"), rc.get("arch")),
-            "loss": LOSS_NAMES.get(rc.get("loss", "simclr"), rc.get("loss")),
+            "arch": _label(ARCHS, rc.get("arch")),
+            "loss": _label(METHODS, rc.get("loss", "simclr")),
             "round": meta["round"], "local-epochs": rc.get("local-epochs"),
             "image": m.get("knn-image-top1"), "audio": m.get("knn-audio-top1")}
 

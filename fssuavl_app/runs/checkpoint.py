@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from safetensors.torch import load, save
 
-from .audio import AudioSpec
-from .models import ModelArgs, SSLModel, build_model
+from ..core.audio_frontend import AudioSpec
+from ..core.inputs import InputSpec
+from ..core.models import ModelArgs, SSLModel, build_model
 
 FORMAT = "fssuavl-checkpoint/1"
 _NAME = re.compile(r"^round-(\d{4,})\.json$")
@@ -47,6 +48,11 @@ class Checkpoint:
         model = build_model(self.model_args)
         model.load_state_dict(self.state_dict)
         return model
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """The encoder inputs the model was trained on (input side, audio front-end)."""
+        return InputSpec(input_size=self.model_args.input_size, audio=self.audio_spec)
 
 
 def checkpoint_paths(run_dir: Path, round_: int) -> tuple[Path, Path]:
@@ -129,7 +135,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except Exception as exc:  # safetensors raises several types for bad files
         raise CheckpointError(f"cannot read weights {weights}: {exc}") from exc
     return Checkpoint(round=int(meta["round"]), state_dict=state,
-                      model_args=ModelArgs(**meta["model_args"]),
+                      model_args=ModelArgs.from_dict(meta["model_args"]),
                       audio_spec=AudioSpec(**meta["audio_spec"]), run_config=meta["run_config"],
                       metrics=meta["metrics"], path=meta_path)
 

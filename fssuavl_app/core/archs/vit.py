@@ -1,63 +1,14 @@
-"""Encoders plus projection head; `build_model(ModelArgs)` is the only constructor.
-
-`SSLModel.features(x)` gives the representation every evaluation uses
-(ResNet-18: the 512-d globally average-pooled output of layer4; ViT: the
-256-d mean of the output tokens after the final LayerNorm, as SSAST's
-`finetuningavgtok`, which the paper follows); `SSLModel(x)` gives the
-projection used by the SSL loss.
-"""
+"""Compact ViT (the paper's audio-visual ViT settings); 256-d features, mean of output tokens."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
-import torchvision
 from torch import nn
 
-FEATURE_DIMS = {"resnet18": 512, "vit": 256}
+from .base import Arch, mlp
+
 VIT_PATCH = 16
-
-
-@dataclass(frozen=True)
-class ModelArgs:
-    """Everything needed to rebuild the network (stored in every checkpoint)."""
-
-    arch: str = "resnet18"
-    proj_dim: int = 128
-    # 0: ResNet-18 gets a single linear layer (as L-DAWA/Viewmaker, which the paper follows);
-    #    the ViT gets Linear(D, D) -> ReLU -> Linear(D, proj_dim) (the paper's "MLP head").
-    proj_hidden_dim: int = 0
-    input_size: int = 128
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_config(cls, cfg) -> "ModelArgs":
-        """The model arguments of a `config.RunConfig`."""
-        return cls(arch=cfg.arch, proj_dim=cfg.proj_dim, proj_hidden_dim=cfg.proj_hidden_dim,
-                   input_size=cfg.input_size)
-
-
-class SSLModel(nn.Module):
-    """encoder: (N, 3, S, S) -> (N, D) features; head: (N, D) -> (N, proj_dim)."""
-
-    def __init__(self, encoder: nn.Module, head: nn.Module, args: ModelArgs):
-        super().__init__()
-        self.encoder, self.head, self.args = encoder, head, args
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x))
-
-
-def _resnet18() -> nn.Module:
-    net = torchvision.models.resnet18(weights=None)  # standard stem, adaptive average pooling
-    net.fc = nn.Identity()
-    return net
+VIT_WIDTH = 256
 
 
 class ViT(nn.Module):
@@ -142,25 +93,21 @@ class ViT(nn.Module):
         return self.tokens(x).mean(dim=1)
 
 
-def _head(in_dim: int, hidden: int, out_dim: int) -> nn.Module:
-    if hidden == 0:
-        return nn.Linear(in_dim, out_dim)
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
+def vit_encoder(input_size: int) -> ViT:
+    return ViT(input_size=input_size, dim=VIT_WIDTH)
 
 
-def build_model(args: ModelArgs) -> SSLModel:
-    if args.arch not in FEATURE_DIMS:
-        raise ValueError(f"unknown arch {args.arch!r}; known: {', '.join(FEATURE_DIMS)}")
-    dim = FEATURE_DIMS[args.arch]
-    if args.arch == "vit":
-        if args.input_size <= 0 or args.input_size % VIT_PATCH:
-            raise ValueError(f"arch 'vit' needs input_size to be a positive multiple of {VIT_PATCH} "
-                             f"(the patch size), got {args.input_size}")
-        encoder = ViT(input_size=args.input_size, dim=dim)
-        head = _head(dim, args.proj_hidden_dim or dim, args.proj_dim)
-        for m in head.modules():  # same init as the encoder's linears
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
-        return SSLModel(encoder, head, args)
-    return SSLModel(_resnet18(), _head(dim, args.proj_hidden_dim, args.proj_dim), args)
+def vit_head(proj_dim: int, hidden: int) -> nn.Module:
+    """The paper's "MLP head": Linear(D, hidden or D) -> ReLU -> Linear(., proj_dim), ViT init."""
+    head = mlp(VIT_WIDTH, hidden or VIT_WIDTH, proj_dim)
+    for m in head.modules():  # same init as the encoder's linears
+        if isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+    return head
+
+
+VIT = Arch(name="vit", label="ViT", feature_dim=VIT_WIDTH, build=vit_encoder, default_head=vit_head,
+           input_multiple=VIT_PATCH,
+           summary="ViT, 16x16 patches, width 256, 18 layers, 8 heads, mean of output tokens; "
+                   "head 256-256-proj-dim")

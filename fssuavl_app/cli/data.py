@@ -19,19 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DATASETS, SAMPLE_RATE, SPLITS, BadItem, DatasetLayoutError, open_dataset
-from .progress import Progress
+from ..core.modalities import modality
+from ..core.progress import Progress
+from ..data import SPLITS, BadItem, DatasetLayoutError, dataset_infos, open_dataset
 
 
 def _inspect(source, split: str, index: int) -> dict:
-    """Decode one item; its size (images), seconds and native rate (audio), or its problem."""
+    """Decode one item: its figures (size, seconds) and native rate, or its problem."""
     try:
         item = source.load(split, index)
     except BadItem as exc:
         return {"bad": str(exc)}
-    if source.modality == "image":
-        return {"size": f"{item.shape[1]}x{item.shape[0]}"}
-    return {"seconds": len(item) / SAMPLE_RATE, "rate": source.native_rate(split, index)}
+    return {"stats": modality(source.modality).describe(item),
+            "rate": source.native_rate(split, index)}
 
 
 def check_split(source, split: str, limit: int, workers: int) -> dict:
@@ -46,18 +46,14 @@ def check_split(source, split: str, limit: int, workers: int) -> dict:
     bad = [{"id": source.item_id(split, i), "reason": r["bad"]}
            for i, r in zip(indices, results) if "bad" in r]
     counts = np.bincount(labels, minlength=len(source.classes))
+    good = [r for r in results if "bad" not in r]
     out = {"items": int(len(labels)), "checked": len(indices),
            "decoded": len(indices) - len(bad), "bad": bad,
-           "per-class": {c: int(n) for c, n in zip(source.classes, counts)}}
-    if source.modality == "image":
-        out["image-sizes"] = dict(Counter(r["size"] for r in results if "size" in r))
-    else:
-        secs = np.array([r["seconds"] for r in results if "seconds" in r])
-        out["seconds"] = ({"min": float(secs.min()), "mean": float(secs.mean()),
-                           "max": float(secs.max()), "total-hours": float(secs.sum() / 3600)}
-                          if len(secs) else {})
-        out["native-rates"] = {str(k): v for k, v in
-                               Counter(r["rate"] for r in results if "seconds" in r).items()}
+           "per-class": {c: int(n) for c, n in zip(source.classes, counts)},
+           **modality(source.modality).summarize([r["stats"] for r in good])}
+    rates = Counter(r["rate"] for r in good if r["rate"] is not None)
+    if rates:
+        out["native-rates"] = {str(k): v for k, v in rates.items()}
     return out
 
 
@@ -83,14 +79,11 @@ def format_report(r: dict) -> str:
     for c in r["classes"]:
         lines.append(f"    {c[:32]:32s} {train[c]:7d} / {test[c]:d}")
     for split, s in r["splits"].items():
-        if "image-sizes" in s:
-            sizes = ", ".join(f"{k} ({v})" for k, v in Counter(s["image-sizes"]).most_common(5))
-            lines.append(f"  {split} image sizes (W x H, as read): {sizes or 'none'}")
-        elif s["seconds"]:
-            d = s["seconds"]
+        described = modality(r["modality"]).summary_lines(split, s)
+        if described and s.get("native-rates"):
             rates = ", ".join(f"{k} Hz ({v})" for k, v in s["native-rates"].items())
-            lines.append(f"  {split} audio: {d['min']:.2f} / {d['mean']:.2f} / {d['max']:.2f} s "
-                         f"min / mean / max, {d['total-hours']:.2f} h; native rates: {rates}")
+            described[-1] += f"; native rates: {rates}"
+        lines += described
     for note in r["index-notes"]:
         lines.append(f"  index note: {note}")
     bad = [(split, b) for split, s in r["splits"].items() for b in s["bad"]]
@@ -102,9 +95,8 @@ def format_report(r: dict) -> str:
 
 
 def format_list() -> str:
-    lines = ["Datasets (run-config image-dataset / audio-dataset) and what ROOT must hold:",
-             "  synthetic-shapes (image), synthetic-sounds (audio): built in, no root"]
-    lines += [f"  {i.name} ({i.modality}): {i.layout}" for i in DATASETS.values()]
+    lines = ["Datasets (run-config <modality>-dataset) and what ROOT must hold:"]
+    lines += [f"  {i.name} ({i.modality}): {i.layout}" for i in dataset_infos()]
     return "\n".join(lines)
 
 
@@ -116,7 +108,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sub.add_parser("list", help="the supported datasets and the layout each expects")
     check = sub.add_parser("check", help="scan a dataset as the app would read it",
                            description=__doc__.split("\n\n")[1])
-    check.add_argument("dataset", choices=sorted(DATASETS), metavar="DATASET",
+    on_disk = sorted(i.name for i in dataset_infos() if i.needs_root)
+    check.add_argument("dataset", choices=on_disk, metavar="DATASET",
                        help="dataset name (see `fssuavl-data list`)")
     check.add_argument("root", help="folder holding the dataset in its published layout")
     check.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -3,28 +3,31 @@
 `RunConfig.from_run_config(context.run_config)` is the only way the apps read
 their settings. Keys are the dashed names used in `pyproject.toml` and
 `conf/*.toml`; unknown keys, wrong types and out-of-range values raise
-`ConfigError` with a message naming the key and what is allowed.
+`ConfigError` with a message naming the key and what is allowed. Choices of
+`arch`, `loss` and the datasets come from their registries, and `loss-options`
+is checked against the chosen method's own options.
 
-`python -m fssuavl_app.config --help` lists every key with its default.
+`fssuavl-config` lists every key with its default (and each method's options).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-ARCHS = ("resnet18", "vit")
-LOSSES = ("simclr", "barlow-twins")
+from ..core.archs import ARCHS
+from ..core.audio_frontend import AudioSpec
+from ..core.inputs import InputSpec
+from ..core.methods import METHODS, OptionError
+from ..core.modalities import MODALITIES
+from ..core.models import ModelArgs
+from ..core.train import TrainSettings, lr_for_round
+from ..data.registry import dataset_info, dataset_names
+
 LR_SCHEDULES = ("constant", "cosine")
-# Readers live in data/registry.py; names are listed here so that validating a
-# config does not import them (a test checks both lists agree).
-IMAGE_DATASETS = ("synthetic-shapes", "mnist", "fashion-mnist", "cifar10", "tiny-imagenet",
-                  "image-folder", "advance-images")
-AUDIO_DATASETS = ("synthetic-sounds", "vggsound", "speech-commands", "epic-sounds", "esc50",
-                  "fsdd", "audio-folder", "advance-sounds")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 AUTO_ON_OFF = ("auto", "on", "off")
@@ -54,19 +57,22 @@ class RunConfig:
     lr_schedule: str = _opt("constant", "learning rate over rounds: constant (the paper keeps "
                             "it unchanged through FL pretraining) or cosine from lr to 0",
                             choices=LR_SCHEDULES)
-    loss: str = _opt("simclr", "SSL loss: simclr (NT-Xent) or barlow-twins", choices=LOSSES)
-    temperature: float = _opt(0.5, "NT-Xent temperature tau", lo=1e-6)
-    bt_lambda: float = _opt(0.005, "Barlow Twins off-diagonal weight lambda (0.005 as in "
-                            "L-DAWA, the authors' FSSL code)", lo=0.0)
-    arch: str = _opt("resnet18", "encoder architecture", choices=ARCHS)
+    loss: str = _opt("simclr", "SSL method (loss + projection head); see the methods below",
+                     choices=tuple(METHODS))
+    loss_options: str = _opt("", "options of the chosen loss as 'name=value ...'; empty = its "
+                             "defaults (listed below per method)")
+    arch: str = _opt("resnet18", "encoder architecture", choices=tuple(ARCHS))
     proj_dim: int = _opt(128, "projection output dimension", lo=1)
-    proj_hidden_dim: int = _opt(0, "projection MLP hidden width; 0 = one linear layer", lo=0)
+    proj_hidden_dim: int = _opt(0, "projection MLP hidden width; 0 = the architecture's "
+                                "default (ResNet-18: one linear layer; ViT: width 256)", lo=0)
     input_size: int = _opt(32, "encoder input side in pixels (images and spectrograms)", lo=16)
     seed: int = _opt(0, "seed for data, partitions, client sampling and views", lo=0)
-    image_dataset: str = _opt("synthetic-shapes", "image dataset", choices=IMAGE_DATASETS)
+    image_dataset: str = _opt("synthetic-shapes", "image dataset",
+                              choices=tuple(dataset_names("image")))
     image_root: str = _opt("", "folder of the image dataset in its published layout "
                                "(not needed for synthetic-shapes)")
-    audio_dataset: str = _opt("synthetic-sounds", "audio dataset", choices=AUDIO_DATASETS)
+    audio_dataset: str = _opt("synthetic-sounds", "audio dataset",
+                              choices=tuple(dataset_names("audio")))
     audio_root: str = _opt("", "folder of the audio dataset (not needed for synthetic-sounds)")
     data_cache: bool = _opt(True, "keep decoded audio and images in an on-disk cache that later "
                                   "epochs, rounds and runs reuse")
@@ -107,26 +113,25 @@ class RunConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             _check_value(f, getattr(self, f.name))
-        for modality, dataset, root in (("image", self.image_dataset, self.image_root),
-                                        ("audio", self.audio_dataset, self.audio_root)):
-            if not dataset.startswith("synthetic-") and not root:
-                raise ConfigError(f"{modality}-dataset {dataset!r} needs {modality}-root: the "
+        for m in MODALITIES:
+            dataset = self.dataset_of(m.name)
+            if dataset_info(dataset).needs_root and not self.root_of(m.name):
+                raise ConfigError(f"{m.name}-dataset {dataset!r} needs {m.name}-root: the "
                                   "folder that holds it in its published layout")
-        if self.fault_injection:
-            from .faults import parse_faults
-
-            try:
-                parse_faults(self.fault_injection)
-            except ValueError as exc:
-                raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
-        if self.arch == "vit" and self.input_size % 16:
-            raise ConfigError(f"run-config key 'input-size' is {self.input_size}; the ViT needs a "
-                              "multiple of 16 (16x16 patches)")
-        if self.frac_image_only + self.frac_audio_only > 1.0 + 1e-9:
-            raise ConfigError(
-                "frac-image-only + frac-audio-only must be <= 1 "
-                f"(got {self.frac_image_only} + {self.frac_audio_only}); "
-                "the rest of the clients hold both modalities")
+        try:
+            METHODS[self.loss].resolve(self.loss_options)
+        except OptionError as exc:
+            raise ConfigError(f"run-config key 'loss-options': {exc}") from exc
+        try:
+            ARCHS[self.arch].check_input_size(self.input_size)
+        except ValueError as exc:
+            raise ConfigError(f"run-config key 'input-size' is {self.input_size}: {exc}") from exc
+        only = sum(self.only_fractions().values())
+        if only > 1.0 + 1e-9:
+            terms = " + ".join(f"frac-{m}-only" for m in self.only_fractions())
+            values = " + ".join(str(v) for v in self.only_fractions().values())
+            raise ConfigError(f"{terms} must be <= 1 (got {values}); the rest of the clients "
+                              "hold every modality")
 
     @classmethod
     def from_run_config(cls, run_config: Mapping[str, Any]) -> "RunConfig":
@@ -143,6 +148,53 @@ class RunConfig:
     def to_run_config(self) -> dict[str, Any]:
         """The flat, dashed dict that `from_run_config` reads (stored in checkpoints)."""
         return {key_of(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    # ---- per-modality keys (`<modality>-dataset`, `<modality>-root`, `frac-<modality>-only`)
+
+    def dataset_of(self, modality: str) -> str:
+        return getattr(self, f"{modality}_dataset")
+
+    def root_of(self, modality: str) -> str:
+        return getattr(self, f"{modality}_root")
+
+    def only_fractions(self) -> dict[str, float]:
+        """Share of clients that hold one modality only, per modality."""
+        return {m.name: getattr(self, f"frac_{m.name}_only") for m in MODALITIES}
+
+    # ---- what the config means for the model, its inputs and local training
+
+    def loss_option_values(self) -> dict[str, Any]:
+        """Every option of the chosen loss, defaults filled in."""
+        return METHODS[self.loss].resolve(self.loss_options)
+
+    def model_args(self) -> ModelArgs:
+        return ModelArgs(arch=self.arch, proj_dim=self.proj_dim,
+                         proj_hidden_dim=self.proj_hidden_dim, input_size=self.input_size,
+                         loss=self.loss,
+                         head_options=METHODS[self.loss].head_options(self.loss_option_values()))
+
+    def input_spec(self, audio: AudioSpec | None = None) -> InputSpec:
+        """The encoder inputs of this config; `audio` (a stored run's) replaces the default
+        front-end."""
+        return InputSpec(input_size=self.input_size, audio=audio or AudioSpec())
+
+    def train_settings(self, global_round: int) -> TrainSettings:
+        """Local training settings of one round (the lr follows `lr-schedule` over rounds)."""
+        return TrainSettings(
+            epochs=self.local_epochs, batch_size=self.batch_size,
+            lr=lr_for_round(self.lr, self.lr_schedule, global_round, self.num_server_rounds),
+            momentum=self.momentum, weight_decay=self.weight_decay, loss=self.loss,
+            loss_options=tuple(sorted(self.loss_option_values().items())))
+
+    def cache_root(self) -> Path:
+        """The decode cache folder: `cache-dir`, else $FSSUAVL_CACHE, else
+        $XDG_CACHE_HOME/fssuavl, else ~/.cache/fssuavl (the environment is read here only)."""
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        if os.environ.get("FSSUAVL_CACHE"):
+            return Path(os.environ["FSSUAVL_CACHE"])
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "fssuavl"
 
 
 def key_of(field_name: str) -> str:
@@ -172,7 +224,7 @@ def _check_value(f: dataclasses.Field, value: Any) -> None:
 
 
 def describe_keys() -> str:
-    """One line per key: name, default, allowed values, help."""
+    """One line per key: name, default, allowed values, help; then each method's options."""
     lines = []
     for f in dataclasses.fields(RunConfig):
         m = f.metadata
@@ -183,6 +235,8 @@ def describe_keys() -> str:
             allowed = f" range [{m['lo'] if m['lo'] is not None else ''}, " \
                       f"{m['hi'] if m['hi'] is not None else ''}]."
         lines.append(f"  {key_of(f.name):28s} default {f.default!r:20s} {m['help']}.{allowed}")
+    lines.append("\nloss-options of each loss (name = default: meaning):")
+    lines += [method.describe() for method in METHODS.values()]
     return "\n".join(lines)
 
 
@@ -196,41 +250,3 @@ def app_defaults(app_dir: str | Path) -> dict[str, Any]:
     with open(path, "rb") as fh:
         return dict(tomllib.load(fh).get("tool", {}).get("flwr", {}).get("app", {})
                     .get("config", {}))
-
-
-def config_from_cli(overrides: list[str] | None, app_dir: str | Path = ".") -> RunConfig:
-    """What `flwr run APP --run-config ...` would give: the app's pyproject run config
-    (package defaults when APP has none), then each override in order: a TOML file
-    or a 'key=value key2="text"' string."""
-    from flwr.common.config import parse_config_args
-
-    merged = app_defaults(app_dir)
-    for item in overrides or []:
-        try:
-            merged.update(parse_config_args([item]))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read run-config override {item!r}: {exc}") from exc
-        except Exception as exc:  # click.ClickException for a malformed 'k=v' string
-            raise ConfigError(f"cannot parse run-config override {item!r}: {exc}") from exc
-    return RunConfig.from_run_config(merged)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m fssuavl_app.config",
-        description="Run-config keys of the FSSUAVL Flower app. Override them with "
-                    "`flwr run . --run-config 'key=value ...'` or a conf/*.toml file.",
-        epilog=describe_keys(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", metavar="TOML", help="validate a run-config TOML file")
-    args = parser.parse_args(argv)
-    if args.check:
-        import tomllib
-        with open(args.check, "rb") as fh:
-            cfg = RunConfig.from_run_config(tomllib.load(fh))
-        print(f"{args.check}: OK ({len(cfg.to_run_config())} keys)")
-    else:
-        print(describe_keys())
-
-
-if __name__ == "__main__":
-    main()

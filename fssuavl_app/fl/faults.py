@@ -40,9 +40,9 @@ def parse_faults(spec: str) -> list[Fault]:
     return faults
 
 
-def fault_for(spec: str, partition: int, global_round: int) -> str | None:
-    """The kind of fault this client injects in this round, if any."""
-    for f in parse_faults(spec):
+def fault_for(faults: list[Fault], partition: int, global_round: int) -> str | None:
+    """The kind of fault this client injects in this round, if any (`faults` parsed once)."""
+    for f in faults:
         if f.partition == partition and f.round in (None, global_round):
             return f.kind
     return None

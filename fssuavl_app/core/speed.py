@@ -1,13 +1,13 @@
-"""How the training step runs fast: bf16 autocast, channels_last, torch.compile, model reuse.
+"""How the training step runs fast: bf16 autocast, channels_last, torch.compile.
 
 All of it is optional and falls back to plain fp32 eager PyTorch, which is
 what the CPU gets by default (`auto`): bf16 autocast and channels_last pay off
-on CUDA GPUs, not on most CPUs. The loss is always computed in fp32.
+on CUDA GPUs, not on most CPUs. The loss is always computed in fp32. Reusing
+one (compiled) model across clients is the worker runtime's job (`fl.runtime`).
 """
 
 from __future__ import annotations
 
-import functools
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -23,13 +23,13 @@ class Speed:
     compile: bool = False  # torch.compile the model once per process and reuse it
 
 
-def speed_for(cfg, device: torch.device) -> Speed:
-    """The run config's `precision`, `channels-last` and `compile` resolved for `device`."""
+def resolve_speed(precision: str, channels_last: str, compile_: bool, arch: str,
+                  device: torch.device) -> Speed:
+    """`precision` (auto/fp32/bf16), `channels_last` (auto/on/off) and compile for `device`."""
     on_gpu = device.type == "cuda"
-    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and on_gpu)
-    channels_last = cfg.channels_last == "on" or (
-        cfg.channels_last == "auto" and on_gpu and cfg.arch == "resnet18")
-    return Speed(bf16=bf16, channels_last=channels_last, compile=cfg.compile)
+    bf16 = precision == "bf16" or (precision == "auto" and on_gpu)
+    nhwc = channels_last == "on" or (channels_last == "auto" and on_gpu and arch == "resnet18")
+    return Speed(bf16=bf16, channels_last=nhwc, compile=compile_)
 
 
 def autocast(speed: Speed, device: torch.device):
@@ -45,7 +45,7 @@ def to_input_format(x: torch.Tensor, speed: Speed) -> torch.Tensor:
 
 @dataclass
 class ReusableModel:
-    """One model per process and setting; each client loads its weights into it.
+    """A model built once and reused: each client loads its weights into it.
 
     `forward` is the compiled module when compile is on (it shares the
     parameters of `model`), so compiled graphs survive across clients and rounds.
@@ -55,10 +55,8 @@ class ReusableModel:
     forward: torch.nn.Module
 
 
-@functools.lru_cache(maxsize=2)
-def reusable_model(args: ModelArgs, device: str, speed: Speed) -> ReusableModel:
-    # Cached per process on purpose: building and compiling once per simulation
-    # worker, not once per client, is what keeps torch.compile worth it.
+def reusable_model(args: ModelArgs, device: torch.device | str, speed: Speed) -> ReusableModel:
+    """A fresh model on `device` in `speed`'s memory format, compiled when asked."""
     model = build_model(args).to(device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -1,9 +1,9 @@
-"""Local SSL training on one client's unpaired images and audio.
+"""Local SSL training on one client's unpaired data of every modality.
 
-Batches are single-modality and alternate image, audio, image, ... until one
-modality runs out, then the rest of the other. Batches never hold a single
-sample: a lone last sample joins the previous batch, so a client smaller
-than the batch size still trains (NT-Xent needs N >= 2).
+Batches are single-modality and take turns in `MODALITIES` order (image,
+audio, image, ...) until one modality runs out, then the rest of the others.
+Batches never hold a single sample: a lone last sample joins the previous
+batch, so a client smaller than the batch size still trains (NT-Xent needs N >= 2).
 """
 
 from __future__ import annotations
@@ -11,64 +11,54 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
+import numpy as np
 import torch
 
 from .inputs import InputPipeline
-from .losses import barlow_twins, nt_xent
+from .methods import method as method_named
+from .modalities import NAMES, Batch
 from .models import SSLModel
 from .speed import Speed, autocast, to_input_format
-
-MODALITIES = ("image", "audio")
 
 
 @dataclass
 class LocalData:
-    """A client's raw training data; either modality may be absent (None)."""
+    """A client's raw training data: one batch per modality it holds (absent = none)."""
 
-    images: torch.Tensor | None = None  # uint8 (N, 3, H, W)
-    audio: tuple[torch.Tensor, torch.Tensor] | None = None  # (N, L) waves, (N,) lengths
+    batches: dict[str, Batch] = field(default_factory=dict)
 
     def count(self, modality: str) -> int:
-        if modality == "image":
-            return 0 if self.images is None else len(self.images)
-        return 0 if self.audio is None else len(self.audio[0])
+        batch = self.batches.get(modality)
+        return 0 if batch is None else len(batch)
 
     def to(self, device: torch.device) -> "LocalData":
         """The same data on `device` (one transfer per round instead of one per batch)."""
-        images = None if self.images is None else self.images.to(device, non_blocking=True)
-        audio = None if self.audio is None else tuple(t.to(device, non_blocking=True)
-                                                      for t in self.audio)
-        return LocalData(images=images, audio=audio)
+        return LocalData({m: b.to(device, non_blocking=True) for m, b in self.batches.items()})
 
-    def batch(self, modality: str, idx: torch.Tensor):
-        if modality == "image":
-            return self.images[idx]
-        waves, lengths = self.audio
-        return waves[idx], lengths[idx]
+    def batch(self, modality: str, idx: torch.Tensor) -> Batch:
+        return self.batches[modality][idx]
 
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """One round of local training, as the server sends it."""
+
     epochs: int
     batch_size: int
     lr: float
     momentum: float
     weight_decay: float
-    temperature: float
-    loss: str = "simclr"  # or "barlow-twins"
-    bt_lambda: float = 0.005
+    loss: str = "simclr"  # an SSL method of `methods.METHODS`
+    loss_options: tuple[tuple[str, Any], ...] = ()  # its options; missing ones take defaults
 
 
 def ssl_loss(settings: TrainSettings) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss of two views' projections (N, D) each -> scalar, as the settings choose."""
-    if settings.loss == "simclr":
-        return partial(nt_xent, temperature=settings.temperature)
-    if settings.loss == "barlow-twins":
-        return partial(barlow_twins, lambd=settings.bt_lambda)
-    raise ValueError(f"unknown loss {settings.loss!r}; use simclr or barlow-twins")
+    chosen = method_named(settings.loss)
+    options = chosen.resolve(dict(settings.loss_options))
+    return lambda z1, z2: chosen.loss(z1, z2, options)
 
 
 def lr_for_round(lr: float, schedule: str, global_round: int, total_rounds: int) -> float:
@@ -80,10 +70,16 @@ def lr_for_round(lr: float, schedule: str, global_round: int, total_rounds: int)
     return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def client_generator(seed: int, global_round: int, partition_id: int) -> torch.Generator:
+    """The CPU generator of one client in one round; it seeds everything random there."""
+    value = np.random.SeedSequence([seed, global_round, partition_id]).generate_state(1)[0]
+    return torch.Generator().manual_seed(int(value))
+
+
 @dataclass
 class TrainResult:
-    num_examples: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MODALITIES, 0))
-    mean_loss: dict[str, float] = field(default_factory=lambda: dict.fromkeys(MODALITIES, 0.0))
+    num_examples: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NAMES, 0))
+    mean_loss: dict[str, float] = field(default_factory=lambda: dict.fromkeys(NAMES, 0.0))
     steps: int = 0
     seconds: float = 0.0
 
@@ -98,13 +94,12 @@ def batch_indices(n: int, batch_size: int, generator: torch.Generator) -> list[t
     return batches
 
 
-def alternate(image_batches: list, audio_batches: list) -> Iterator[tuple[str, torch.Tensor]]:
-    """image, audio, image, audio, ...; when one runs out, the rest of the other."""
-    for i in range(max(len(image_batches), len(audio_batches))):
-        if i < len(image_batches):
-            yield "image", image_batches[i]
-        if i < len(audio_batches):
-            yield "audio", audio_batches[i]
+def interleave(batches: Mapping[str, list]) -> Iterator[tuple[str, Any]]:
+    """One batch of each modality in turn (mapping order); when one runs out, the rest."""
+    for i in range(max((len(b) for b in batches.values()), default=0)):
+        for modality, listed in batches.items():
+            if i < len(listed):
+                yield modality, listed[i]
 
 
 def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
@@ -127,15 +122,15 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
                                 weight_decay=settings.weight_decay)
     loss_fn = ssl_loss(settings)
     result = TrainResult()
-    loss_sums = dict.fromkeys(MODALITIES, 0.0)
-    loss_counts = dict.fromkeys(MODALITIES, 0)
-    usable = {m: data.count(m) >= 2 for m in MODALITIES}
+    loss_sums = dict.fromkeys(NAMES, 0.0)
+    loss_counts = dict.fromkeys(NAMES, 0)
+    usable = [m for m in NAMES if data.count(m) >= 2]
     model.train()
     start = time.perf_counter()
     for _ in range(settings.epochs):
         per_modality = {m: batch_indices(data.count(m), settings.batch_size, generator)
-                        if usable[m] else [] for m in MODALITIES}
-        for modality, idx in alternate(per_modality["image"], per_modality["audio"]):
+                        for m in usable}
+        for modality, idx in interleave(per_modality):
             v1, v2 = pipeline.train_views(modality, data.batch(modality, idx), view_gen)
             with autocast(speed, device):
                 z = forward(to_input_format(torch.cat([v1, v2]), speed))
@@ -150,7 +145,7 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
             if on_step is not None:
                 on_step(result.steps, modality, value)
     result.seconds = time.perf_counter() - start
-    for m in MODALITIES:
-        result.num_examples[m] = data.count(m) if usable[m] else 0
+    for m in usable:
+        result.num_examples[m] = data.count(m)
         result.mean_loss[m] = loss_sums[m] / loss_counts[m] if loss_counts[m] else 0.0
     return result

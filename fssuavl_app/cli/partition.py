@@ -11,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, config_from_cli
-from .data import DatasetLayoutError, open_sources
-from .manifest import manifest_dict, write_json_atomic
-from .partitions import PartitionError, summarize
-from .shards import partition_for
+from ..data import DatasetLayoutError, PartitionError, summarize
+from ..runs.config import ConfigError
+from ..runs.manifest import manifest_dict, write_json_atomic
+from ..runs.sources import open_run_sources, partition_for
+from .config import config_from_cli
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,7 +45,7 @@ def write_partition(cfg, num_clients: int, out: Path, force: bool = False) -> li
                               "choose another --out or pass --force")
     for old in existing:
         old.unlink()
-    sources = open_sources(cfg)
+    sources = open_run_sources(cfg)
     shards = partition_for(cfg, sources, num_clients)
     width = max(4, len(str(num_clients - 1)))
     paths = []
@@ -53,13 +53,13 @@ def write_partition(cfg, num_clients: int, out: Path, force: bool = False) -> li
         path = out / f"client-{pid:0{width}d}.json"
         write_json_atomic(path, manifest_dict(shard, pid, num_clients, cfg, sources))
         paths.append(path)
-    text = summarize(shards, sources["image"].labels("train"), sources["audio"].labels("train"),
+    text = summarize(shards, {m: s.labels("train") for m, s in sources.items()},
                      cfg.dirichlet_alpha)
     (out / "summary.txt").write_text(text + "\n")
     write_json_atomic(out / "summary.json", {
         "num-clients": num_clients, "run-config": cfg.to_run_config(),
-        "clients": [{"partition-id": k, "role": s.role, "num-image": len(s.image),
-                     "num-audio": len(s.audio), "manifest": p.name}
+        "clients": [{"partition-id": k, "role": s.role, "manifest": p.name,
+                     **{f"num-{m}": len(s.indices(m)) for m in sources}}
                     for k, (s, p) in enumerate(zip(shards, paths))]})
     return paths
 

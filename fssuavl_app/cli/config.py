@@ -1,0 +1,66 @@
+"""`fssuavl-config`: every run-config key with its default, and a checker for TOML files.
+
+Also the CLI side of run configs: `config_from_cli` merges an app's
+pyproject defaults with `--run-config` overrides exactly as `flwr run` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..fl.faults import parse_faults
+from ..runs.config import ConfigError, RunConfig, app_defaults, describe_keys
+
+
+def config_from_cli(overrides: list[str] | None, app_dir: str | Path = ".") -> RunConfig:
+    """What `flwr run APP --run-config ...` would give: the app's pyproject run config
+    (package defaults when APP has none), then each override in order: a TOML file
+    or a 'key=value key2="text"' string."""
+    from flwr.common.config import parse_config_args
+
+    merged = app_defaults(app_dir)
+    for item in overrides or []:
+        try:
+            merged.update(parse_config_args([item]))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read run-config override {item!r}: {exc}") from exc
+        except Exception as exc:  # click.ClickException for a malformed 'k=v' string
+            raise ConfigError(f"cannot parse run-config override {item!r}: {exc}") from exc
+    return checked(RunConfig.from_run_config(merged))
+
+
+def checked(cfg: RunConfig) -> RunConfig:
+    """`cfg`, after the checks that need the layers above `runs` (the fault spec)."""
+    try:
+        parse_faults(cfg.fault_injection)
+    except ValueError as exc:
+        raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fssuavl-config",
+        description="Run-config keys of the FSSUAVL Flower app. Override them with "
+                    "`flwr run . --run-config 'key=value ...'` or a conf/*.toml file.",
+        epilog=describe_keys(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", metavar="TOML", help="validate a run-config TOML file")
+    args = parser.parse_args(argv)
+    if not args.check:
+        print(describe_keys())
+        return 0
+    import tomllib
+    try:
+        with open(args.check, "rb") as fh:
+            cfg = checked(RunConfig.from_run_config(tomllib.load(fh)))
+    except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
+        print(f"fssuavl-config: error: {args.check}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.check}: OK ({len(cfg.to_run_config())} keys)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

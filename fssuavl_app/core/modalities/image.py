@@ -1,0 +1,61 @@
+"""Images: uint8 RGB items (H, W, 3), stacked into uint8 (N, 3, H, W) batches."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..views.image import eval_images, simclr_views
+from .base import Modality
+
+
+class ImageTransform:
+    """Image views and eval inputs at `size` x `size` on `device`."""
+
+    def __init__(self, size: int, device: torch.device):
+        self.size, self.device = size, device
+
+    def train_views(self, batch: torch.Tensor, generator):
+        images = batch.to(self.device, non_blocking=True)
+        return simclr_views(images, self.size, generator), simclr_views(images, self.size, generator)
+
+    def eval_compact(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch  # uint8 is already compact
+
+    def eval_input(self, compact: torch.Tensor) -> torch.Tensor:
+        return eval_images(compact.to(self.device, non_blocking=True), self.size)
+
+
+class ImageModality(Modality):
+    name = "image"
+    letter = "V"
+    short = "img"
+
+    def stack(self, items: Sequence[np.ndarray]) -> torch.Tensor:
+        """uint8 (N, 3, H, W); every item must have the same size."""
+        if not len(items):
+            return torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
+        shapes = {a.shape for a in items}
+        if len(shapes) > 1:
+            raise ValueError(f"images of several sizes {sorted(shapes)[:3]}; the reader must "
+                             "bring them to one size")
+        return torch.from_numpy(np.stack(items)).permute(0, 3, 1, 2).contiguous()
+
+    def describe(self, item: np.ndarray) -> dict:
+        return {"size": f"{item.shape[1]}x{item.shape[0]}"}
+
+    def summarize(self, described) -> dict:
+        return {"image-sizes": dict(Counter(d["size"] for d in described))}
+
+    def summary_lines(self, split: str, summary: dict) -> list[str]:
+        sizes = ", ".join(f"{k} ({v})" for k, v in Counter(summary["image-sizes"]).most_common(5))
+        return [f"  {split} image sizes (W x H, as read): {sizes or 'none'}"]
+
+    def transform(self, spec, device) -> ImageTransform:
+        return ImageTransform(spec.input_size, torch.device(device))
+
+
+IMAGE = ImageModality()

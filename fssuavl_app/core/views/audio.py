@@ -1,0 +1,80 @@
+"""Audio views: a random 2 s crop of the waveform, then per-sample spectrogram operations.
+
+Recipe "extended": the crop position is drawn per view (`crop_clips`), then on
+the normalised log-mel a frequency shift (up to +-10% of the mel bins, edges
+repeated), a loudness offset (+-0.5 normalised units = +-8.7 dB), one
+frequency mask and one time mask (each up to 1/4 of the axis, filled with 0 =
+the normalised mean) and Gaussian noise (std 0.25 in normalised units). The
+shift and the loudness offset go beyond the paper's description (crop, masks,
+noise): they are to spectrograms what crop and brightness jitter are to
+images, and without them SimCLR features stayed at the level of an untrained
+encoder on audio (centralised, 6 epochs of the built-in sounds at 32x32: kNN
+top-1 0.60 -> 0.65 without, 0.60 -> 0.80 with).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .draw import uniform
+
+
+def crop_clips(waves: torch.Tensor, lengths: torch.Tensor, clip_samples: int, *,
+               random: bool, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cut one clip per row: (N, L) padded waveforms with true `lengths` -> (N, clip_samples).
+
+    Train (`random=True`): a uniformly random start per row. Eval: the centre.
+    Rows shorter than the clip are zero-padded at the end.
+    """
+    lengths = lengths.to(waves.device)
+    room = (lengths - clip_samples).clamp(min=0)
+    if random:
+        u = torch.rand(len(lengths), device=waves.device, generator=generator)
+        start = (u * (room + 1).to(u.dtype)).long().clamp(max=room)
+    else:
+        start = room // 2
+    pos = start[:, None] + torch.arange(clip_samples, device=waves.device)[None, :]
+    valid = pos < lengths[:, None]
+    padded = F.pad(waves, (0, clip_samples))  # so gathered positions stay in range
+    return torch.where(valid, padded.gather(1, pos), torch.zeros((), device=waves.device))
+
+
+def _band_mask(n: int, length: int, max_width: int, device, generator) -> torch.Tensor:
+    """(N, length) bool: one band per row of width U[0, max_width) at a random start."""
+    width = (torch.rand(n, device=device, generator=generator) * max_width).long()
+    start = (torch.rand(n, device=device, generator=generator) * (length - width + 1)).long()
+    pos = torch.arange(length, device=device)[None, :]
+    return (pos >= start[:, None]) & (pos < (start + width)[:, None])
+
+
+def frequency_shift(x: torch.Tensor, generator: torch.Generator | None,
+                    max_frac: float) -> torch.Tensor:
+    """Shift each sample's frequency axis by up to +-max_frac of the bins, edges repeated."""
+    n, _, nf, nt = x.shape
+    max_bins = int(nf * max_frac)
+    if max_bins == 0:
+        return x
+    shift = torch.randint(-max_bins, max_bins + 1, (n,), device=x.device, generator=generator)
+    rows = (torch.arange(nf, device=x.device)[None, :] - shift[:, None]).clamp(0, nf - 1)
+    return x.gather(2, rows[:, None, :, None].expand(n, 1, nf, nt))
+
+
+def spectrogram_views(spectrograms: torch.Tensor, generator: torch.Generator | None,
+                      noise_std: float = 0.25, max_mask_frac: float = 0.25,
+                      max_shift_frac: float = 0.1, gain: float = 0.5) -> torch.Tensor:
+    """Shift, gain, masks and noise per sample on normalised log-mels (N, 1, F, T) -> same shape.
+
+    `gain` is a uniform offset in normalised log-mel units (0.5 = +-8.7 dB).
+    """
+    n, _, nf, nt = spectrograms.shape
+    dev = spectrograms.device
+    spectrograms = frequency_shift(spectrograms, generator, max_shift_frac)
+    if gain:
+        spectrograms = spectrograms + uniform(n, -gain, gain, dev, generator).view(n, 1, 1, 1)
+    fmask = _band_mask(n, nf, max(1, int(nf * max_mask_frac)), dev, generator)
+    tmask = _band_mask(n, nt, max(1, int(nt * max_mask_frac)), dev, generator)
+    masked = fmask[:, None, :, None] | tmask[:, None, None, :]
+    x = spectrograms.masked_fill(masked, 0.0)
+    noise = torch.randn(x.shape, device=dev, generator=generator)
+    return x + noise_std * noise

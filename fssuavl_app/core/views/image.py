@@ -1,0 +1,116 @@
+"""Image views: per-sample random resized crop, flip, colour jitter and grayscale.
+
+Recipe "simclr" (SimCLR's, without blur): random resized crop (scale 0.2-1,
+ratio 3/4-4/3), horizontal flip p=0.5, colour jitter at SimCLR's strength 1
+(brightness, contrast, saturation 0.8, hue 0.2) with p=0.8, grayscale p=0.2,
+then fixed ImageNet normalisation. The Viewmaker "expert" strength (0.4, hue
+0.1) learned slower here (centralised, 5 epochs of the built-in shapes at
+32x32: kNN top-1 0.17 -> 0.28 with 0.4, 0.17 -> 0.32 with 0.8).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .draw import bernoulli, uniform
+
+IMAGE_MEAN = (0.485, 0.456, 0.406)
+IMAGE_STD = (0.229, 0.224, 0.225)
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) luma."""
+    w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)
+
+
+def normalise_images(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) floats in [0, 1] -> normalised with fixed ImageNet statistics."""
+    mean = torch.tensor(IMAGE_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGE_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def eval_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Deterministic eval input: uint8 (N, 3, H, W) -> normalised float (N, 3, size, size)."""
+    x = images.float() / 255.0
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
+                          antialias=True)
+    return normalise_images(x)
+
+
+def random_resized_crop_flip(x: torch.Tensor, size: int, generator: torch.Generator | None,
+                             scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+    """Per-sample crop of area `scale`, aspect `ratio`, flipped with p=0.5, resized to size.
+
+    One `grid_sample` call for the batch; crops larger than the image are
+    shrunk to fit (torchvision falls back to a centre crop instead).
+    """
+    n, dev = x.shape[0], x.device
+    area = uniform(n, *scale, dev, generator)
+    log_r = uniform(n, math.log(ratio[0]), math.log(ratio[1]), dev, generator)
+    aspect = torch.exp(log_r)
+    w = torch.sqrt(area * aspect).clamp(max=1.0)  # fraction of the width
+    h = torch.sqrt(area / aspect).clamp(max=1.0)
+    cx = (1 - w) * (2 * torch.rand(n, device=dev, generator=generator) - 1)
+    cy = (1 - h) * (2 * torch.rand(n, device=dev, generator=generator) - 1)
+    flip = torch.where(bernoulli(n, 0.5, dev, generator), -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3, device=dev)
+    theta[:, 0, 0], theta[:, 0, 2] = w * flip, cx
+    theta[:, 1, 1], theta[:, 1, 2] = h, cy
+    grid = F.affine_grid(theta, [n, x.shape[1], size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
+                         align_corners=False)
+
+
+def _rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
+    """Rotate hue by `turns` (N,) of a full circle in YIQ space (a linear map per sample)."""
+    to_yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                           [0.211, -0.523, 0.312]], device=x.device, dtype=x.dtype)
+    from_yiq = torch.linalg.inv(to_yiq)
+    c, s = torch.cos(2 * math.pi * turns), torch.sin(2 * math.pi * turns)
+    rot = torch.zeros(len(turns), 3, 3, device=x.device, dtype=x.dtype)
+    rot[:, 0, 0], rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = 1, c, -s, s, c
+    m = from_yiq @ rot @ to_yiq  # (N, 3, 3)
+    return torch.einsum("nij,njhw->nihw", m, x)
+
+
+def colour_jitter(x: torch.Tensor, generator: torch.Generator | None, p: float = 0.8,
+                  strength: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 0.2)
+                  ) -> torch.Tensor:
+    """Per-sample brightness, contrast, saturation and hue jitter, each sample with prob p."""
+    n, dev = x.shape[0], x.device
+    b, c, s, h = strength
+    on = bernoulli(n, p, dev, generator).view(n, 1, 1, 1)
+    bright = uniform(n, 1 - b, 1 + b, dev, generator).view(n, 1, 1, 1)
+    contrast = uniform(n, 1 - c, 1 + c, dev, generator).view(n, 1, 1, 1)
+    satur = uniform(n, 1 - s, 1 + s, dev, generator).view(n, 1, 1, 1)
+    hue = uniform(n, -h, h, dev, generator)
+    y = (x * bright).clamp(0, 1)
+    mean = luma(y).mean(dim=(2, 3), keepdim=True)
+    y = ((y - mean) * contrast + mean).clamp(0, 1)
+    gray = luma(y)
+    y = ((y - gray) * satur + gray).clamp(0, 1)
+    y = _rotate_hue(y, hue).clamp(0, 1)
+    return torch.where(on, y, x)
+
+
+def random_grayscale(x: torch.Tensor, generator: torch.Generator | None, p: float = 0.2
+                     ) -> torch.Tensor:
+    on = bernoulli(x.shape[0], p, x.device, generator).view(-1, 1, 1, 1)
+    return torch.where(on, luma(x).expand_as(x), x)
+
+
+def simclr_views(images: torch.Tensor, size: int, generator: torch.Generator | None
+                 ) -> torch.Tensor:
+    """One random view per sample: uint8 (N, 3, H, W) -> normalised float (N, 3, size, size)."""
+    x = images.float() / 255.0
+    x = random_resized_crop_flip(x, size, generator)
+    x = colour_jitter(x, generator)
+    x = random_grayscale(x, generator)
+    return normalise_images(x)

@@ -1,0 +1,98 @@
+"""Every paper experiment as a preset: conf/paper/*.toml and conf/quick/*.toml are written
+from here by `python conf/presets.py` (tests check the files are in sync).
+
+A paper preset holds the paper's scale (section 3.4: 100 rounds, 10% of the
+clients per round, 5 local epochs, batch 256, 128x128 inputs) plus the
+method's settings; it names no dataset, so the datasets and roots come from
+the app's run config (`image-dataset`, `image-root`, `audio-dataset`,
+`audio-root` in pyproject.toml: set them once). Its quick twin has the same
+method settings at a CPU-sized scale on the built-in data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+
+PAPER_SCALE = MappingProxyType({"num-server-rounds": 100, "fraction-train": 0.1, "local-epochs": 5,
+               "batch-size": 256, "input-size": 128, "lr": 0.03, "weight-decay": 0.0001,
+               "dirichlet-alpha": 0.1, "eval-every": 10})
+QUICK_SCALE = MappingProxyType({"num-server-rounds": 10, "fraction-train": 0.1, "local-epochs": 2,
+               "batch-size": 16, "input-size": 32, "lr": 0.03, "weight-decay": 0.0001,
+               "dirichlet-alpha": 0.5, "eval-every": 5})
+ARCHS = MappingProxyType({"r18": "resnet18", "vit": "vit"})
+METHODS = MappingProxyType({  # name: (what, image-only share, audio-only share)
+    "fssuavl": ("FSSUAVL: every client holds unpaired images and audio", 0.0, 0.0),
+    "fvssl": ("FVSSL: image-only expert, every client image-only", 1.0, 0.0),
+    "fassl": ("FASSL: audio-only expert, every client audio-only", 0.0, 1.0),
+    "model-comb": ("Model-Comb: 50% image-only, 50% audio-only, none with both", 0.5, 0.5),
+    "fssuavl-333": ("FSSUAVL 33/33/33: a third image-only, a third audio-only, the rest both",
+                    0.33, 0.33),
+})
+FIG4_SHARES = (0, 10, 30, 50, 70, 100)  # % of clients that hold both modalities
+
+
+def experiments() -> dict[str, tuple[str, str, dict]]:
+    """{file stem: (paper reference, description, method keys)}."""
+    out = {}
+    for arch_tag, arch in ARCHS.items():
+        for name, (what, img, aud) in METHODS.items():
+            ref = "Table 6" if name in ("model-comb", "fssuavl-333") else "Tables 2-5"
+            out[f"{name}-{arch_tag}-simclr"] = (ref, what, {
+                "arch": arch, "loss": "simclr", "frac-image-only": img, "frac-audio-only": aud})
+        for loss in ("simclr", "barlow-twins"):
+            out[f"t7-fssuavl-333-{arch_tag}-{loss}-e1"] = (
+                "Table 7", f"FSSUAVL 33/33/33 with {loss}, 1 local epoch per round", {
+                    "arch": arch, "loss": loss, "frac-image-only": 0.33, "frac-audio-only": 0.33,
+                    "local-epochs": 1})
+    for p in FIG4_SHARES:
+        out[f"fig4a-r18-audio-on-{p:03d}pct"] = (
+            "Figure 4a", f"images on every client; audio added to {p}% of them", {
+                "arch": "resnet18", "loss": "simclr", "frac-image-only": round(1 - p / 100, 2),
+                "frac-audio-only": 0.0})
+        out[f"fig4b-r18-images-on-{p:03d}pct"] = (
+            "Figure 4b", f"audio on every client; images added to {p}% of them", {
+                "arch": "resnet18", "loss": "simclr", "frac-image-only": 0.0,
+                "frac-audio-only": round(1 - p / 100, 2)})
+    return out
+
+
+def _toml(value) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def render(stem: str, scale: dict, quick: bool) -> str:
+    ref, what, keys = experiments()[stem]
+    merged = {**scale, **keys}
+    if quick:
+        head = [f"# {ref} (quick variant on the built-in data): {what}.",
+                f"#   flwr run . --stream --run-config conf/quick/{stem}.toml \\",
+                '#     --federation-config "num-supernodes=100 client-resources-num-cpus=1"']
+    else:
+        head = [f"# {ref}: {what}. The paper's scale (section 3.4).",
+                "# Datasets come from the app's run config (image-dataset / image-root /",
+                "# audio-dataset / audio-root in pyproject.toml).",
+                f"#   flwr run . --stream --run-config conf/paper/{stem}.toml \\",
+                '#     --federation-config "num-supernodes=100 client-resources-num-gpus=0.1"']
+    head.append("# Written by conf/presets.py from fssuavl_app/runs/presets.py; edit that, not this.")
+    return "\n".join(head + [f"{k} = {_toml(v)}" for k, v in merged.items()]) + "\n"
+
+
+def expected_files(conf_dir: Path) -> dict[Path, str]:
+    """{path under conf_dir: text} of every preset file."""
+    files = {}
+    for stem in experiments():
+        files[conf_dir / "paper" / f"{stem}.toml"] = render(stem, PAPER_SCALE, quick=False)
+        files[conf_dir / "quick" / f"{stem}.toml"] = render(stem, QUICK_SCALE, quick=True)
+    return files
+
+
+def write_presets(conf_dir: Path) -> int:
+    """Write every preset file under `conf_dir`; the number written."""
+    files = expected_files(conf_dir)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return len(files)
