@@ -45,6 +45,9 @@ def experiments() -> dict[str, tuple[str, str, dict]]:
                 "Table 7", f"FSSUAVL 33/33/33 with {loss}, 1 local epoch per round", {
                     "arch": arch, "loss": loss, "frac-image-only": 0.33, "frac-audio-only": 0.33,
                     "local-epochs": 1})
+    out["fssuavl-r18-vicreg"] = ("Beyond the paper", "FSSUAVL with VICReg (core/methods/vicreg.py)",
+                                 {"arch": "resnet18", "loss": "vicreg", "frac-image-only": 0.0,
+                                  "frac-audio-only": 0.0})
     for p in FIG4_SHARES:
         out[f"fig4a-r18-audio-on-{p:03d}pct"] = (
             "Figure 4a", f"images on every client; audio added to {p}% of them", {

@@ -12,8 +12,9 @@ from types import MappingProxyType
 from .barlow_twins import BARLOW_TWINS
 from .base import Option, OptionError, Options, SSLMethod, format_options, parse_pairs
 from .simclr import SIMCLR
+from .vicreg import VICREG
 
-METHODS = MappingProxyType({m.name: m for m in (SIMCLR, BARLOW_TWINS)})
+METHODS = MappingProxyType({m.name: m for m in (SIMCLR, BARLOW_TWINS, VICREG)})
 
 
 def method(name: str) -> SSLMethod:
