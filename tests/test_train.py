@@ -25,6 +25,14 @@ def test_batches_cover_all_and_never_hold_one_sample():
         assert all(len(b) >= 2 for b in batches)
 
 
+def test_a_short_last_batch_joins_the_one_before():
+    g = torch.Generator().manual_seed(0)
+    assert [len(b) for b in batch_indices(19, 16, g)] == [16, 3]
+    assert [len(b) for b in batch_indices(19, 16, g, min_batch=8)] == [19]
+    assert [len(b) for b in batch_indices(24, 16, g, min_batch=8)] == [16, 8]
+    assert [len(b) for b in batch_indices(5, 16, g, min_batch=8)] == [5]
+
+
 def test_alternation_then_the_rest():
     order = [m for m, _ in interleave({"image": [1, 2, 3, 4], "audio": ["a"]})]
     assert order == ["image", "audio", "image", "image", "image"]

@@ -84,11 +84,13 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def batch_indices(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches covering 0..n-1; no batch of size 1 (unless n == 1)."""
+def batch_indices(n: int, batch_size: int, generator: torch.Generator, min_batch: int = 2
+                  ) -> list[torch.Tensor]:
+    """Shuffled index batches covering 0..n-1; a last batch smaller than `min_batch` joins
+    the one before (so no batch of size 1, unless n == 1)."""
     perm = torch.randperm(n, generator=generator)
     batches = list(torch.split(perm, batch_size))
-    if len(batches) > 1 and len(batches[-1]) == 1:
+    if len(batches) > 1 and len(batches[-1]) < min_batch:
         last = batches.pop()
         batches[-1] = torch.cat([batches[-1], last])
     return batches
@@ -121,6 +123,7 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
     optimiser = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
                                 weight_decay=settings.weight_decay)
     loss_fn = ssl_loss(settings)
+    min_batch = method_named(settings.loss).min_batch
     result = TrainResult()
     loss_sums = dict.fromkeys(NAMES, 0.0)
     loss_counts = dict.fromkeys(NAMES, 0)
@@ -128,7 +131,7 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
     model.train()
     start = time.perf_counter()
     for _ in range(settings.epochs):
-        per_modality = {m: batch_indices(data.count(m), settings.batch_size, generator)
+        per_modality = {m: batch_indices(data.count(m), settings.batch_size, generator, min_batch)
                         for m in usable}
         for modality, idx in interleave(per_modality):
             v1, v2 = pipeline.train_views(modality, data.batch(modality, idx), view_gen)

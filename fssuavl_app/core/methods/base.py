@@ -64,7 +64,7 @@ class SSLMethod:
     loss: LossFn
     options: tuple[Option, ...] = ()
     head: HeadFn = default_head
-
+    min_batch: int = 2  # a client's last batch smaller than this joins the one before
     def resolve(self, text: str | Options = "") -> dict[str, Any]:
         """Every option's value: `text` ("a=1 b=2") or a mapping over the defaults."""
         given = parse_pairs(text) if isinstance(text, str) else {k: str(v) for k, v in text.items()}
