@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,11 @@ def test_two_rounds_write_checkpoints_metrics_and_change_weights(straight):
     assert any((run_dir / "tb").iterdir())
     assert "Partition: 4 clients" in logs and f"Run directory: {run_dir}" in logs
     assert "kNN top-1 image: round 0" in logs
+    progress = [line for line in logs.splitlines() if "[round " in line]
+    assert len(progress) == 4, progress  # round 0 (the monitor) and three rounds
+    eta = re.compile(r"\| elapsed (\d+s|\d+m\d\ds), ETA (\d+s|\d+m\d\ds|after round 1)\s*$")
+    assert all(eta.search(line) for line in progress), progress
+    assert "ETA after round 1" in progress[0] and progress[-1].rstrip().endswith("ETA 0s")
 
 
 def test_resume_continues_as_if_never_stopped(superlink, runs, straight):

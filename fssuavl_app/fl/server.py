@@ -23,6 +23,7 @@ from ..core.models import SSLModel, build_model
 from ..data import summarize
 from ..evaluate.monitor import KnnMonitor
 from ..runs.checkpoint import Checkpoint, save_checkpoint
+from ..runs.clock import RunClock
 from ..runs.config import ConfigError, RunConfig
 from ..runs.rundir import MetricsLog, read_metrics, resolve_run_dir
 from ..runs.sources import open_run_sources, partition_for
@@ -52,6 +53,7 @@ class RoundRecorder:
                  strategy: FssuavlFedAvg, metrics_log: MetricsLog, resumed: bool):
         self.cfg, self.run_dir, self.model, self.monitor = cfg, run_dir, model, monitor
         self.strategy, self.metrics_log, self.resumed = strategy, metrics_log, resumed
+        self.clock = RunClock(cfg.num_server_rounds, strategy.global_round(0), self.knn_due)
         self.round_started = time.perf_counter()
 
     def knn_due(self, global_round: int) -> bool:
@@ -76,7 +78,10 @@ class RoundRecorder:
         save_checkpoint(self.run_dir, global_round, self.model.state_dict(), self.model.args,
                         self.monitor.pipeline.spec.audio, self.cfg.to_run_config(), record)
         self.metrics_log.write(record)
-        log(INFO, "%s", progress_line(record, self.cfg.num_server_rounds))
+        self.clock.record(global_round, time.perf_counter() - self.round_started,
+                          record.get("knn-seconds"))
+        log(INFO, "%s | %s", progress_line(record, self.cfg.num_server_rounds),
+            self.clock.line(global_round))
         self.round_started = time.perf_counter()
         return MetricRecord({k: v for k, v in record.items() if k.startswith("knn-")})
 
