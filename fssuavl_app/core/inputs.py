@@ -22,6 +22,8 @@ class InputSpec:
 
     input_size: int = 32  # encoder input side in pixels (images and spectrograms)
     audio: AudioSpec = field(default_factory=AudioSpec)
+    image_views: str = "simclr"  # a recipe of views.image.IMAGE_RECIPES
+    audio_views: str = "extended"  # a recipe of views.audio.AUDIO_RECIPES
 
 
 class InputPipeline:

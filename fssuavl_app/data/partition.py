@@ -1,10 +1,19 @@
 """Client shards: Dirichlet over labels per modality, plus modality roles (pure numpy).
 
 Every client gets a role: the name of the one modality it trains on
-("image", "audio": a unimodal client) or "both" (every modality). The train
-split of each modality is split into one shard per client that uses it, with
-a per-class Dirichlet(alpha) draw over those clients. Deterministic by seed;
-a draw that leaves some client below `min_size` is redrawn, at most
+("image", "audio": a unimodal client) or "both" (every modality). Two modes:
+
+- "paper" (the paper's section 3.3): the train split of each modality is cut
+  into K shards, one per client, by a per-class Dirichlet(alpha) draw over
+  ALL K clients; client k keeps shard k of every modality its role uses. A
+  unimodal client's other shard is used by nobody, so Model-Comb (50/50/0)
+  learns from about half of each set and Figure 4 at x% audio from about x%
+  of the audio.
+- "redistribute": each modality is cut only among the clients that use it,
+  so every item is used whatever the roles.
+
+The two agree when every client holds every modality. Deterministic by seed;
+a draw that leaves some shard below `min_size` is redrawn, at most
 `max_retries` times, then `PartitionError` says which settings to change.
 """
 
@@ -20,6 +29,7 @@ from ..core.modalities import modality as modality_named
 
 BOTH = "both"
 MAX_RETRIES = 100
+MODES = ("paper", "redistribute")
 
 
 class PartitionError(ValueError):
@@ -107,22 +117,30 @@ def dirichlet_shards(labels: np.ndarray, num_shards: int, alpha: float, min_size
 
 
 def build_partition(labels: Mapping[str, np.ndarray], num_clients: int, *, alpha: float,
-                    min_size: int, only: Mapping[str, float], seed: int) -> list[ClientShard]:
+                    min_size: int, only: Mapping[str, float], seed: int,
+                    mode: str = "paper") -> list[ClientShard]:
     """The shards of all `num_clients` clients, indexed by partition id.
 
     `labels` maps each modality to its train labels (N_m,); `only` maps each
-    modality to the share of clients that hold it alone.
+    modality to the share of clients that hold it alone; `mode` is "paper"
+    (K shards per modality, a client keeps those its role uses) or
+    "redistribute" (each modality split among its users only).
     """
     if num_clients < 1:
         raise PartitionError(f"need at least one client, got {num_clients}")
+    if mode not in MODES:
+        raise PartitionError(f"partition mode {mode!r}; use one of {', '.join(MODES)}")
     roles = assign_roles(num_clients, {m: only.get(m, 0.0) for m in labels}, seed)
     held: dict[int, dict[str, np.ndarray]] = {k: {} for k in range(num_clients)}
     for code, (modality, modality_labels) in enumerate(labels.items(), start=1):
         users = [k for k, r in enumerate(roles) if uses(r, modality)]
-        shards = dirichlet_shards(modality_labels, len(users), alpha, min_size,
-                                  seed * 1000 + code)
-        for k, shard in zip(users, shards):
-            held[k][modality] = shard
+        if not users:
+            continue
+        owners = range(num_clients) if mode == "paper" else users
+        shards = dict(zip(owners, dirichlet_shards(modality_labels, len(owners), alpha,
+                                                   min_size, seed * 1000 + code)))
+        for k in users:
+            held[k][modality] = shards[k]
     return [ClientShard(roles[k], held[k]) for k in range(num_clients)]
 
 
@@ -144,7 +162,9 @@ def summarize(shards: list[ClientShard], labels: Mapping[str, np.ndarray], alpha
         sizes = [len(h) for h in held]
         used = int(sum(sizes))
         classes = [len(np.unique(modality_labels[h])) for h in held]
-        lines.append(f"  {modality:5s}: {_stats(sizes)} ({used}/{len(modality_labels)} used)")
+        share = used / max(1, len(modality_labels))
+        lines.append(f"  {modality:5s}: {_stats(sizes)} ({used}/{len(modality_labels)} used, "
+                     f"{share:.0%})")
         if classes:
             lines.append(f"         classes per client min {min(classes)} / median "
                          f"{int(np.median(classes))} / max {max(classes)} "

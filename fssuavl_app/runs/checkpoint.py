@@ -51,8 +51,11 @@ class Checkpoint:
 
     @property
     def input_spec(self) -> InputSpec:
-        """The encoder inputs the model was trained on (input side, audio front-end)."""
-        return InputSpec(input_size=self.model_args.input_size, audio=self.audio_spec)
+        """The encoder inputs the model was trained on (input side, audio front-end, views;
+        checkpoints from before the views were settable used simclr and extended)."""
+        return InputSpec(input_size=self.model_args.input_size, audio=self.audio_spec,
+                         image_views=self.run_config.get("image-views", "simclr"),
+                         audio_views=self.run_config.get("audio-views", "extended"))
 
 
 def checkpoint_paths(run_dir: Path, round_: int) -> tuple[Path, Path]:

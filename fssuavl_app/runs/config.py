@@ -23,8 +23,11 @@ from ..core.audio_frontend import AudioSpec
 from ..core.inputs import InputSpec
 from ..core.methods import METHODS, OptionError
 from ..core.modalities import MODALITIES
+from ..core.views.audio import AUDIO_RECIPES
+from ..core.views.image import IMAGE_RECIPES
 from ..core.models import ModelArgs
 from ..core.train import TrainSettings, lr_for_round
+from ..data.partition import MODES as PARTITION_MODES
 from ..data.registry import dataset_info, dataset_names
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -66,6 +69,12 @@ class RunConfig:
     proj_hidden_dim: int = _opt(0, "projection MLP hidden width; 0 = the architecture's "
                                 "default (ResNet-18: one linear layer; ViT: width 256)", lo=0)
     input_size: int = _opt(32, "encoder input side in pixels (images and spectrograms)", lo=16)
+    image_views: str = _opt("simclr", "image views: viewmaker (the paper's: Viewmaker's expert "
+                            "recipe with blur) or simclr (SimCLR's stronger jitter, no blur)",
+                            choices=tuple(IMAGE_RECIPES))
+    audio_views: str = _opt("extended", "audio views: paper (2 s crop, time and frequency "
+                            "masks, noise) or extended (also a frequency shift and a "
+                            "loudness offset)", choices=tuple(AUDIO_RECIPES))
     seed: int = _opt(0, "seed for data, partitions, client sampling and views", lo=0)
     image_dataset: str = _opt("synthetic-shapes", "image dataset",
                               choices=tuple(dataset_names("image")))
@@ -83,6 +92,11 @@ class RunConfig:
                                   lo=1e-6)
     min_partition_size: int = _opt(2, "fewest samples a client may hold of each modality it uses",
                                    lo=1)
+    partition_mode: str = _opt("paper", "paper: each modality cut into one Dirichlet shard per "
+                               "client, a unimodal client keeps only its own modality's shard "
+                               "(the rest is unused, as in the paper); redistribute: each "
+                               "modality cut among the clients that use it (all data used)",
+                               choices=PARTITION_MODES)
     frac_image_only: float = _opt(0.0, "share of clients that train on images only", lo=0.0, hi=1.0)
     frac_audio_only: float = _opt(0.0, "share of clients that train on audio only", lo=0.0, hi=1.0)
     min_train_replies: int = _opt(1, "fewest valid client replies that make a round; with fewer "
@@ -176,7 +190,8 @@ class RunConfig:
     def input_spec(self, audio: AudioSpec | None = None) -> InputSpec:
         """The encoder inputs of this config; `audio` (a stored run's) replaces the default
         front-end."""
-        return InputSpec(input_size=self.input_size, audio=audio or AudioSpec())
+        return InputSpec(input_size=self.input_size, audio=audio or AudioSpec(),
+                         image_views=self.image_views, audio_views=self.audio_views)
 
     def train_settings(self, global_round: int) -> TrainSettings:
         """Local training settings of one round (the lr follows `lr-schedule` over rounds)."""

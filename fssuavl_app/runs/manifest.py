@@ -22,7 +22,7 @@ from .config import RunConfig
 
 FORMAT = "fssuavl-client-manifest/1"
 # Settings that decide a partition; a manifest made with other values is reported.
-PARTITION_KEYS = ("seed", "dirichlet-alpha", "min-partition-size",
+PARTITION_KEYS = ("seed", "dirichlet-alpha", "min-partition-size", "partition-mode",
                   *(f"frac-{m}-only" for m in NAMES), *(f"{m}-dataset" for m in NAMES),
                   "synthetic-train-per-class")
 

@@ -16,10 +16,12 @@ from types import MappingProxyType
 
 PAPER_SCALE = MappingProxyType({"num-server-rounds": 100, "fraction-train": 0.1, "local-epochs": 5,
                "batch-size": 256, "input-size": 128, "lr": 0.03, "weight-decay": 0.0001,
-               "dirichlet-alpha": 0.1, "eval-every": 10})
+               "dirichlet-alpha": 0.1, "eval-every": 10, "partition-mode": "paper",
+               "image-views": "viewmaker", "audio-views": "paper"})
 QUICK_SCALE = MappingProxyType({"num-server-rounds": 10, "fraction-train": 0.1, "local-epochs": 2,
                "batch-size": 16, "input-size": 32, "lr": 0.03, "weight-decay": 0.0001,
-               "dirichlet-alpha": 0.5, "eval-every": 5})
+               "dirichlet-alpha": 0.5, "eval-every": 5, "partition-mode": "paper",
+               "image-views": "viewmaker", "audio-views": "paper"})
 ARCHS = MappingProxyType({"r18": "resnet18", "vit": "vit"})
 METHODS = MappingProxyType({  # name: (what, image-only share, audio-only share)
     "fssuavl": ("FSSUAVL: every client holds unpaired images and audio", 0.0, 0.0),

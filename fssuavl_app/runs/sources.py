@@ -45,4 +45,4 @@ def partition_for(cfg: RunConfig, sources: Mapping[str, Source], num_clients: in
     """All clients' shards of the train split, from labels only (no decoding)."""
     return build_partition({m: s.labels("train") for m, s in sources.items()}, num_clients,
                            alpha=cfg.dirichlet_alpha, min_size=cfg.min_partition_size,
-                           only=cfg.only_fractions(), seed=cfg.seed)
+                           only=cfg.only_fractions(), seed=cfg.seed, mode=cfg.partition_mode)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..audio_frontend import SAMPLE_RATE, AudioFrontend, to_encoder_input
-from ..views.audio import crop_clips, spectrogram_views
+from ..views.audio import AUDIO_RECIPES, crop_clips, spectrogram_views
 from .base import Modality
 
 
@@ -34,8 +34,11 @@ class Waves:
 class AudioTransform:
     """Spectrogram views and eval inputs (log-mels of 2 s clips) at `size` on `device`."""
 
-    def __init__(self, size: int, spec, device: torch.device):
+    def __init__(self, size: int, spec, recipe: str, device: torch.device):
+        if recipe not in AUDIO_RECIPES:
+            raise ValueError(f"unknown audio views {recipe!r}; known: {', '.join(AUDIO_RECIPES)}")
         self.size, self.spec, self.device = size, spec, device
+        self.recipe = AUDIO_RECIPES[recipe]
         self.frontend = AudioFrontend(spec).to(device)
 
     def train_views(self, batch: Waves, generator):
@@ -43,7 +46,8 @@ class AudioTransform:
         # Each view gets its own crop position, then its own masks and noise.
         clips = torch.cat([crop_clips(w.samples, w.lengths, self.spec.clip_samples, random=True,
                                       generator=generator) for _ in range(2)])
-        x = to_encoder_input(spectrogram_views(self.frontend(clips), generator), self.size)
+        x = to_encoder_input(spectrogram_views(self.frontend(clips), generator, **self.recipe),
+                             self.size)
         return x[: len(w)], x[len(w):]
 
     def eval_compact(self, batch: Waves) -> torch.Tensor:
@@ -94,7 +98,7 @@ class AudioModality(Modality):
                 f"min / mean / max, {d['total-hours']:.2f} h"]
 
     def transform(self, spec, device) -> AudioTransform:
-        return AudioTransform(spec.input_size, spec.audio, torch.device(device))
+        return AudioTransform(spec.input_size, spec.audio, spec.audio_views, torch.device(device))
 
 
 AUDIO = AudioModality()

@@ -8,19 +8,21 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..views.image import eval_images, simclr_views
+from ..views.image import IMAGE_RECIPES, eval_images
 from .base import Modality
 
 
 class ImageTransform:
     """Image views and eval inputs at `size` x `size` on `device`."""
 
-    def __init__(self, size: int, device: torch.device):
-        self.size, self.device = size, device
+    def __init__(self, size: int, recipe: str, device: torch.device):
+        if recipe not in IMAGE_RECIPES:
+            raise ValueError(f"unknown image views {recipe!r}; known: {', '.join(IMAGE_RECIPES)}")
+        self.size, self.views, self.device = size, IMAGE_RECIPES[recipe], device
 
     def train_views(self, batch: torch.Tensor, generator):
         images = batch.to(self.device, non_blocking=True)
-        return simclr_views(images, self.size, generator), simclr_views(images, self.size, generator)
+        return self.views(images, self.size, generator), self.views(images, self.size, generator)
 
     def eval_compact(self, batch: torch.Tensor) -> torch.Tensor:
         return batch  # uint8 is already compact
@@ -55,7 +57,7 @@ class ImageModality(Modality):
         return [f"  {split} image sizes (W x H, as read): {sizes or 'none'}"]
 
     def transform(self, spec, device) -> ImageTransform:
-        return ImageTransform(spec.input_size, torch.device(device))
+        return ImageTransform(spec.input_size, spec.image_views, torch.device(device))
 
 
 IMAGE = ImageModality()
