@@ -25,4 +25,4 @@ def describe(msg: Message, context: Context) -> Message:
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    return client.train(RUNTIMES.get(context), msg, context)
+    return client.train(RUNTIMES, msg, context)

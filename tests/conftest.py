@@ -20,6 +20,17 @@ def _few_threads():
     torch.set_num_threads(2)
 
 
+@pytest.fixture
+def task_identity():
+    """Flower's task identity, which building a Message outside a running app needs."""
+    from flwr.supercore.task_identity import TaskIdentity
+
+    saved = (TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id)
+    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
+    yield
+    TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
+
+
 LEVELS = ("unit", "integration", "e2e")
 
 

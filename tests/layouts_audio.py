@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -133,9 +134,12 @@ def _write_bad(path: Path, kind: str, rate: int = 16_000) -> None:
         path.write_bytes(b"")
     elif kind == "text":
         path.write_text("this is not audio, only a text file named like one\n")
-    elif kind == "nan":
-        sf.write(path, np.full(rate // 4, np.nan, np.float32), rate, subtype="FLOAT",
-                 format="WAV")
+    elif kind == "nan":  # written by hand: libsndfile's float WAVs carry a time stamp (PEAK)
+        data = np.full(rate // 4, np.nan, np.float32).tobytes()
+        fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)  # IEEE float, mono, 32 bit
+        path.write_bytes(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE"
+                         + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+                         + b"data" + struct.pack("<I", len(data)) + data)
     elif kind == "truncated":
         sf.write(path, tone(500.0, rate, 1.0, 3), rate, format="FLAC")
         data = path.read_bytes()

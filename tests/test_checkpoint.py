@@ -69,7 +69,8 @@ def test_corrupt_or_foreign_files_give_clear_errors(tmp_path):
 def test_run_dir_refuses_to_overwrite_and_resumes(tmp_path):
     cfg = RunConfig(output_dir=str(tmp_path), run_name="r")
     run_dir, resumed = resolve_run_dir(cfg)
-    assert resumed is None and run_dir.is_dir()
+    assert resumed is None and not run_dir.exists()  # the server creates it after its checks
+    run_dir.mkdir()
     _save(run_dir, 0, build_model(ModelArgs(input_size=32)))
     with pytest.raises(RunDirError, match="already holds a run"):
         resolve_run_dir(cfg)

@@ -52,6 +52,16 @@ def test_failed_hanging_and_broken_clients_do_not_stop_the_run(tmp_path):
         assert text in logs, text
 
 
+def test_a_run_in_which_no_round_aggregated_ends_as_failed(tmp_path):
+    config = {**TINY, "output-dir": str(tmp_path / "runs"), "run-name": "never",
+              "num-server-rounds": 1, "fraction-train": 1.0,
+              "fault-injection": "raise:0,raise:1,raise:2,raise:3"}
+    with LocalSuperLink(tmp_path / "link") as link:
+        status, logs = link.run(APP, config, 4)
+    assert status == "finished:failed", logs[-2000:]
+    assert "none of the 1 rounds aggregated an update" in logs
+
+
 def test_server_killed_mid_run_resumes_to_the_same_weights(tmp_path):
     runs = tmp_path / "runs"
     config = {**TINY, "output-dir": str(runs), "num-server-rounds": 3}
@@ -75,15 +85,6 @@ def test_server_killed_mid_run_resumes_to_the_same_weights(tmp_path):
         torch.testing.assert_close(killed[key], value, rtol=1e-5, atol=1e-6, msg=key)
     assert [m["round"] for m in read_metrics(runs / "killed")] == [0, 1, 2, 3]
 
-
-@pytest.fixture
-def task_identity():
-    from flwr.supercore.task_identity import TaskIdentity
-
-    saved = (TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id)
-    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
-    yield
-    TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
 
 
 def test_a_reply_carries_only_weights_and_scalar_metrics(task_identity, tmp_path):

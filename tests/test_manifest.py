@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -29,6 +30,11 @@ def test_manifests_equal_the_simulation_shards(tmp_path, capsys):
     assert partition_main(args) == 0
     printed = capsys.readouterr().out
     assert "5 clients" in printed and "client-0000.json" in printed
+    # the printed hint pastes into flower-supernode as it is: Flower parses it as TOML
+    from flwr.common.config import parse_config_args
+
+    hint = re.search(r'--node-config "([^"]+)"', printed).group(1)
+    assert parse_config_args([hint]) == {"data-path": str((out / "client-0000.json").resolve())}
     cfg = RunConfig.from_run_config({**TINY, "frac-image-only": 0.2, "frac-audio-only": 0.2})
     sources = open_run_sources(cfg)
     expected = partition_for(cfg, sources, 5)
@@ -99,3 +105,21 @@ def test_node_config_roots_and_cli_help():
         out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
                              text=True, check=True).stdout
         assert "usage:" in out
+
+
+def test_manifests_with_repeated_or_foreign_ids_are_refused(tmp_path):
+    assert partition_main(["--num-clients", "3", "--out", str(tmp_path), "--app", str(tmp_path),
+                           "--run-config", OVERRIDE]) == 0
+    path = tmp_path / "client-0001.json"
+    raw = json.loads(path.read_text())
+    repeated = {**raw, "image": {**raw["image"], "ids": raw["image"]["ids"][:1] * 50}}
+    (tmp_path / "repeated.json").write_text(json.dumps(repeated))
+    with pytest.raises(ManifestError, match="more than once"):
+        read_manifest(tmp_path / "repeated.json")
+    other = json.loads((tmp_path / "client-0002.json").read_text())
+    foreign = {**raw, "image": other["image"], "audio": other["audio"]}
+    (tmp_path / "foreign.json").write_text(json.dumps(foreign))
+    runtime = WorkerRuntime(RunConfig.from_run_config(TINY))
+    with pytest.raises(ManifestError, match="not those of partition 1"):
+        runtime.shard({"data-path": str(tmp_path / "foreign.json")})
+    assert runtime.shard({"data-path": str(path)})[0] == 1  # its own items: accepted

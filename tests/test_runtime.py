@@ -21,15 +21,6 @@ from .tiny import TINY
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def task_identity():
-    from flwr.supercore.task_identity import TaskIdentity
-
-    saved = (TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id)
-    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
-    yield
-    TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
-
 
 def _message(settings: RoundSettings) -> Message:
     model = build_model(settings.model)
@@ -65,9 +56,10 @@ def test_sources_and_partition_are_built_once_per_run(task_identity, monkeypatch
             reply = client_app.train(msg, _context(run_id=7, pid=pid))
             assert reply.content["metrics"]["partition-id"] == pid
     assert calls == {"open": 1, "partition": 1}
-    first = holder.get(_context(7, 0))
+    run_config = round_settings(cfg, cfg.input_spec(), 1).run_config
+    first = holder.get(_context(7, 0), run_config)
     assert first.model(cfg.model_args()) is first.model(cfg.model_args())
-    assert holder.get(_context(8, 0)) is not first  # a new run gets a new runtime
+    assert holder.get(_context(8, 0), run_config) is not first  # a new run, a new runtime
 
 
 def test_clients_train_with_the_settings_they_are_sent(task_identity, monkeypatch):

@@ -76,6 +76,12 @@ def test_resume_continues_as_if_never_stopped(superlink, runs, straight):
     for key, value in uninterrupted.state_dict.items():
         torch.testing.assert_close(split.state_dict[key], value, rtol=1e-5, atol=1e-6, msg=key)
     assert [m["round"] for m in read_metrics(runs / "split")] == [0, 1, 2, 3]
+    # a key that changes the model's shape is refused at start, naming both values
+    status, logs = superlink.run(APP, {**TINY, "output-dir": str(runs), "num-server-rounds": 4,
+                                       "resume": str(runs / "split"), "proj-dim": 64},
+                                 NUM_CLIENTS, timeout=300)
+    assert status == "finished:failed" and "'proj-dim' is 128 in the stored run and 64 now" in logs
+    assert [r for r, _ in list_checkpoints(runs / "split")][-1] == 3
 
 
 def test_bad_config_fails_the_run_with_a_named_key(superlink, runs):

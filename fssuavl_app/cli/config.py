@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..fl.faults import parse_faults
 from ..runs.config import ConfigError, RunConfig, app_defaults, describe_keys
+from ..runs.presets import experiments
 
 
 def config_from_cli(overrides: list[str] | None, app_dir: str | Path = ".") -> RunConfig:
@@ -47,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
                     "`flwr run . --run-config 'key=value ...'` or a conf/*.toml file.",
         epilog=describe_keys(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", metavar="TOML", help="validate a run-config TOML file")
+    parser.add_argument("--presets", action="store_true",
+                        help="list the presets (run-config key `preset`)")
     args = parser.parse_args(argv)
+    if args.presets:
+        for stem, (ref, what, _) in experiments().items():
+            print(f"  paper/{stem}, quick/{stem}: {ref}: {what}")
+        return 0
     if not args.check:
         print(describe_keys())
         return 0

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.modalities import modality
+from .args import at_least
 from ..core.progress import Progress
 from ..data import SPLITS, BadItem, DatasetLayoutError, dataset_infos, open_dataset
 
@@ -113,9 +114,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                        help="dataset name (see `fssuavl-data list`)")
     check.add_argument("root", help="folder holding the dataset in its published layout")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.add_argument("--limit", type=int, default=0,
+    check.add_argument("--limit", type=at_least(0), default=0,
                        help="decode at most N items per split (0 = all; counts cover all)")
-    check.add_argument("--workers", type=int, default=4, help="decoding threads (default 4)")
+    check.add_argument("--workers", type=at_least(1), default=4, help="decoding threads (default 4)")
     check.add_argument("--strict", action="store_true", help="exit 1 if any file is bad")
     return parser.parse_args(argv)
 

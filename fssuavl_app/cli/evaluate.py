@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..core.archs import ARCHS
+from .args import above, at_least
 from ..core.devices import pick_device
 from ..core.inputs import InputPipeline, InputSpec
 from ..data import DatasetLayoutError
@@ -63,20 +64,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(or the last one of this run directory), images through PATH")
     p.add_argument("--label", help="method name in the tables (default: run directory name)")
     p.add_argument("--out", help="output folder (default: <run dir>/eval-<time>, or ./eval-<time>)")
-    p.add_argument("--epochs", type=int, default=60, help="linear / finetune epochs (60)")
-    p.add_argument("--lr", type=float, default=0.03, help="linear / finetune lr (0.03; x0.1 at "
+    p.add_argument("--epochs", type=at_least(1), default=60, help="linear / finetune epochs (60)")
+    p.add_argument("--lr", type=above(0.0), default=0.03, help="linear / finetune lr (0.03; x0.1 at "
                    "60%% and 80%% of the epochs)")
-    p.add_argument("--batch-size", type=int, default=256, help="linear / finetune batch (256)")
-    p.add_argument("--knn-k", type=int, default=200)
-    p.add_argument("--knn-t", type=float, default=0.1)
-    p.add_argument("--max-samples", type=int, default=0,
+    p.add_argument("--batch-size", type=at_least(2), default=256, help="linear / finetune batch (256)")
+    p.add_argument("--knn-k", type=at_least(1), default=200, help="kNN neighbours (200)")
+    p.add_argument("--knn-t", type=above(0.0), default=0.1, help="kNN temperature (0.1)")
+    p.add_argument("--max-samples", type=at_least(0), default=0,
                    help="at most N rows per split and task (seeded subset; 0 = all)")
-    p.add_argument("--input-size", type=int, help="encoder input side (default: the checkpoint's)")
+    p.add_argument("--input-size", type=at_least(16), help="encoder input side (default: the checkpoint's)")
+    p.add_argument("--max-clip-seconds", type=above(2.0), default=10.0,
+                   help="audio longer than this keeps its centre this long when loaded (10)")
     p.add_argument("--tsne", action="store_true",
                    help="write a t-SNE plot of every evaluated checkpoint (Figures 2-3)")
-    p.add_argument("--tsne-points", type=int, default=300, help="points per dataset in t-SNE")
+    p.add_argument("--tsne-points", type=at_least(5), default=300, help="points per dataset in t-SNE")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=at_least(0), default=0)
     return p.parse_args(argv)
 
 
@@ -194,7 +197,11 @@ def run(args: argparse.Namespace) -> Path:
         for i, task in enumerate(tasks):
             key = (i, tuple(sorted(spec.to_dict().items())))
             if key not in inputs_cache:
-                inputs_cache[key] = {s: load_split(task, s, pipeline) for s in ("train", "test")}
+                try:
+                    inputs_cache[key] = {s: load_split(task, s, pipeline, args.max_clip_seconds)
+                                         for s in ("train", "test")}
+                except ValueError as exc:  # e.g. every file of a split is bad
+                    raise EvalError(f"task {task.name}: {exc}") from exc
             data = inputs_cache[key]
             results += evaluate_task(enc, task, data, pipeline, settings, device)
             if args.tsne:

@@ -2,7 +2,8 @@
 
 Same logic and seed as the simulation: client k's manifest lists exactly the
 items that virtual client k trains on in `flwr run` with the same run config.
-Start each SuperNode with `--node-config "data-path=<OUT>/client-000k.json"`.
+Start each SuperNode with `--node-config "data-path='<OUT>/client-000k.json'"` (the quotes
+around the path are needed: Flower reads node-config values as TOML).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 
 from ..data import DatasetLayoutError, PartitionError, summarize
 from ..runs.config import ConfigError
-from ..runs.manifest import manifest_dict, write_json_atomic
+from ..runs.files import write_json_atomic
+from ..runs.manifest import manifest_dict
 from ..runs.sources import open_run_sources, partition_for
+from .args import at_least
 from .config import config_from_cli
 
 
@@ -24,7 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Example: fssuavl-partition --num-clients 3 --out shards --run-config "
                "\"image-dataset='fashion-mnist' image-root='/usr/share/datasets/fashion-mnist'\"",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-clients", type=int, required=True,
+    parser.add_argument("--num-clients", type=at_least(1), required=True,
                         help="number of clients (SuperNodes) in the federation")
     parser.add_argument("--out", required=True, help="folder for client-NNNN.json and summary")
     parser.add_argument("--run-config", action="append", default=[], metavar="TOML|'k=v ...'",
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Wrote {len(paths)} client manifests to {Path(args.out).resolve()} "
           f"({paths[0].name} .. {paths[-1].name}) and summary.txt / summary.json.")
     print("Start SuperNode k with its own manifest, e.g. for client 0: flower-supernode ... "
-          f"--node-config \"data-path={paths[0].resolve()}\"")
+          f"--node-config \"data-path='{paths[0].resolve()}'\"")
     return 0
 
 

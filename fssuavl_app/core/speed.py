@@ -65,10 +65,14 @@ def reusable_model(args: ModelArgs, device: torch.device | str, speed: Speed) ->
 
 
 def peak_memory_mb(device: torch.device) -> float:
-    """Peak allocated GPU memory since the last reset, MiB (0 on CPU)."""
+    """Peak GPU memory reserved by PyTorch's allocator since the last reset, MiB (0 on CPU).
+
+    Reserved, not allocated: the caching allocator holds what it reserved, so
+    this is what each of the `1 / num-gpus` clients sharing a GPU must fit in.
+    """
     if device.type != "cuda":
         return 0.0
-    return torch.cuda.max_memory_allocated(device) / 2**20
+    return torch.cuda.max_memory_reserved(device) / 2**20
 
 
 def reset_peak_memory(device: torch.device) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 from ..core.modalities import modality
 from .decode import BadItem
 
-FORMAT_VERSION = "1"  # bump when decoding changes, so old entries are not reused
+FORMAT_VERSION = "2"  # bump when decoding changes, so old entries are not reused
 
 
 def _write_atomic(path: Path, write) -> None:

@@ -2,14 +2,21 @@
 
 Audio: soundfile (libsndfile: wav, flac, ogg, mp3; no FFmpeg), any channel
 count averaged to mono, any sample rate resampled to 16 kHz with soxr,
-float32. Empty, unreadable, truncated-to-nothing and non-finite files raise
-`BadItem`; callers skip and count them, never use them.
+float32. Empty, unreadable, truncated (a WAV whose header announces more
+audio than the file holds) and non-finite files raise `BadItem`; callers
+skip and count them, never use them. A float file whose samples leave [-1, 1]
+is scaled to peak 1 and logged, here, so the decode cache stores the same.
 Images: Pillow, fully loaded (a truncated file fails here, not later), any
-mode (L, P, RGBA, LA, CMYK, I;16, I, F) to uint8 RGB (H, W, 3).
+mode (L, P, RGBA, LA, CMYK, I;16, I, F) to uint8 RGB (H, W, 3). An image
+whose header claims more pixels than Pillow's decompression-bomb limit (about
+89 million) is refused before it is decoded.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +26,24 @@ from PIL import Image, UnidentifiedImageError
 from .base import SAMPLE_RATE
 
 
+logger = logging.getLogger("fssuavl.data")
+_TRUNCATED = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
 class BadItem(ValueError):
     """An item that cannot be used; the message says which file and why."""
+
+
+def _truncation(path: str | Path) -> str | None:
+    """libsndfile's note on a chunk shorter than its header says, if any (WAV/RIFF)."""
+    try:
+        found = _TRUNCATED.search(sf.info(str(path)).extra_info)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None
+    if found is None:
+        return None
+    return f"truncated: the header announces {found.group(1)} bytes of audio, the file " \
+           f"holds {found.group(2)}"
 
 
 def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -31,8 +54,14 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
         raise BadItem(f"{path}: not readable audio ({exc})") from exc
     if data.size == 0:
         raise BadItem(f"{path}: empty audio (0 samples)")
+    if (problem := _truncation(path)) is not None:
+        raise BadItem(f"{path}: {problem}")
     if not np.isfinite(data).all():
         raise BadItem(f"{path}: audio contains NaN or infinite samples")
+    peak = float(np.abs(data).max())
+    if peak > 1.0:
+        logger.warning("%s: samples reach %.3g, outside [-1, 1]; scaled to peak 1", path, peak)
+        data = data / peak
     wave = data.mean(axis=1)
     if rate != sample_rate:
         import soxr  # installed with librosa; imported here to keep start-up light
@@ -56,9 +85,13 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def decode_image(path: str | Path) -> np.ndarray:
     """uint8 RGB array (H, W, 3)."""
     try:
-        with Image.open(path) as img:
-            img.load()
-            return np.asarray(_to_rgb(img), dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                return np.asarray(_to_rgb(img), dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadItem(f"{path}: refused, too many pixels for an image ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise BadItem(f"{path}: not a readable image ({exc})") from exc
 

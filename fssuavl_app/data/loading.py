@@ -53,23 +53,35 @@ def decode_items(source: Source, split: str, indices: Sequence[int]
     return items, np.asarray(kept, dtype=np.int64), bad
 
 
-def load_items(source: Source, split: str, indices: Sequence[int]) -> Loaded:
-    """The items at `indices` that decode, stacked by the source's modality."""
+def load_items(source: Source, split: str, indices: Sequence[int],
+               max_seconds: float | None = None) -> Loaded:
+    """The items at `indices` that decode, stacked by the source's modality; audio longer
+    than `max_seconds` keeps its centre that long (counted in the log)."""
     items, kept, bad = decode_items(source, split, indices)
+    kind = modality(source.modality)
+    long = [source.item_id(split, int(i)) for i, item in zip(kept, items, strict=True)
+            if kind.too_long(item, max_seconds)]
+    if long:
+        logger.warning("%s/%s: %d of %d items are longer than %.1f s and keep their centre %.1f "
+                       "s (max-clip-seconds): %s", getattr(source, "name", "dataset"), split,
+                       len(long), len(items), max_seconds, max_seconds,
+                       "; ".join(long[:_NAMED_IN_LOG]) + (" ..." if len(long) > _NAMED_IN_LOG
+                                                          else ""))
     try:
-        data = modality(source.modality).stack(items)
+        data = kind.stack(items, max_seconds)
     except ValueError as exc:
         raise ValueError(f"{getattr(source, 'name', 'dataset')}: {exc}") from exc
     return Loaded(data, kept, bad)
 
 
-def load_shard(sources: Mapping[str, Source], shard: ClientShard) -> tuple[LocalData, int]:
+def load_shard(sources: Mapping[str, Source], shard: ClientShard,
+               max_seconds: float | None = None) -> tuple[LocalData, int]:
     """Decode exactly the train items of `shard` that its role uses; also the count of
     items skipped because they cannot be used (each is named in the log)."""
     batches, skipped = {}, 0
     for name, source in sources.items():
         if shard.uses(name) and len(shard.indices(name)):
-            loaded = load_items(source, "train", shard.indices(name))
+            loaded = load_items(source, "train", shard.indices(name), max_seconds)
             skipped += len(loaded.bad)
             if len(loaded):
                 batches[name] = loaded.data

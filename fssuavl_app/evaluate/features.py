@@ -20,16 +20,17 @@ LOAD_CHUNK = 256
 
 
 def compact_inputs(source: Source, split: str, positions: np.ndarray, pipeline: InputPipeline,
-                   on_chunk: Callable[[int], None] | None = None
-                   ) -> tuple[torch.Tensor | None, np.ndarray]:
+                   on_chunk: Callable[[int], None] | None = None,
+                   max_seconds: float | None = None) -> tuple[torch.Tensor | None, np.ndarray]:
     """Stored eval inputs (CPU) of the items at `positions` that decode, and those positions.
 
     Decodes `LOAD_CHUNK` items at a time; bad items are skipped (and logged by
-    `load_items`); `on_chunk(done)` reports progress. None when nothing decodes.
+    `load_items`), audio longer than `max_seconds` keeps its centre; `on_chunk(done)`
+    reports progress. None when nothing decodes.
     """
     parts, kept = [], []
     for lo in range(0, len(positions), LOAD_CHUNK):
-        loaded = load_items(source, split, positions[lo: lo + LOAD_CHUNK])
+        loaded = load_items(source, split, positions[lo: lo + LOAD_CHUNK], max_seconds)
         if len(loaded):
             parts.append(pipeline.eval_compact(source.modality, loaded.data).cpu())
             kept.append(loaded.kept)

@@ -16,7 +16,10 @@ def knn_scores(queries: torch.Tensor, bank: torch.Tensor, bank_labels: torch.Ten
     """Class scores (Q, C) for queries (Q, D) against a bank (N, D) with labels (N,).
 
     k is clamped to the bank size; queries are processed `chunk` rows at a time.
+    k < 1 or t <= 0 raise ValueError (they would give a wrong result, not an error).
     """
+    if k < 1 or not t > 0:
+        raise ValueError(f"kNN needs k >= 1 and t > 0, got k={k}, t={t}")
     bank = F.normalize(bank.float(), dim=1)
     k = min(k, bank.shape[0])
     out = []

@@ -13,11 +13,11 @@ from .knn import knn_accuracy
 
 
 def _compact_split(source: Source, split: str, pipeline: InputPipeline, max_samples: int,
-                   seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+                   seed: int, max_seconds: float | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval inputs of (a subset of) one split in their stored form, and their labels;
     items that cannot be decoded are skipped (and logged)."""
     chosen = seeded_subset(len(source.labels(split)), max_samples, seed)
-    compact, kept = compact_inputs(source, split, chosen, pipeline)
+    compact, kept = compact_inputs(source, split, chosen, pipeline, max_seconds=max_seconds)
     if compact is None:
         raise ValueError(f"{source.name}/{split}: no item could be decoded for the kNN monitor")
     return compact, torch.from_numpy(source.labels(split)[kept])
@@ -31,13 +31,13 @@ class KnnMonitor:
     """
 
     def __init__(self, sources: dict[str, Source], pipeline: InputPipeline, k: int, t: float,
-                 max_samples: int = 0, seed: int = 0):
+                 max_samples: int = 0, seed: int = 0, max_seconds: float | None = None):
         self.sources, self.pipeline, self.k, self.t = sources, pipeline, k, t
         self.inputs, self.labels = {}, {}
         for m, src in sources.items():
             for split in ("train", "test"):
                 self.inputs[(m, split)], self.labels[(m, split)] = _compact_split(
-                    src, split, pipeline, max_samples, seed)
+                    src, split, pipeline, max_samples, seed, max_seconds)
 
     def __call__(self, model: SSLModel) -> dict[str, float]:
         """{"knn-image-top1": ..., "knn-image-top5": ..., "knn-audio-top1": ...}."""

@@ -74,13 +74,16 @@ def modes_for(task: Task, settings: EvalSettings) -> list[str]:
     return list(settings.modes)
 
 
-def load_split(task: Task, split: str, pipeline: InputPipeline) -> SplitInputs:
-    """Decode a split's rows once (each distinct item once); rows with a bad item are dropped."""
+def load_split(task: Task, split: str, pipeline: InputPipeline,
+               max_seconds: float | None = None) -> SplitInputs:
+    """Decode a split's rows once (each distinct item once); rows with a bad item are dropped,
+    audio longer than `max_seconds` keeps its centre."""
     rows, keep, compact = task.rows[split], np.ones(len(task.labels[split]), bool), {}
     for m, positions in rows.items():
         unique, inverse = np.unique(positions, return_inverse=True)
         bar = Progress(f"{task.name}/{split} {m}: decoding", len(unique))
-        items, kept_pos = compact_inputs(task.sources[m], split, unique, pipeline, bar.update)
+        items, kept_pos = compact_inputs(task.sources[m], split, unique, pipeline, bar.update,
+                                         max_seconds)
         if items is None:
             raise ValueError(f"{task.name}/{split}: no {m} item could be decoded")
         where = np.full(len(unique), -1)

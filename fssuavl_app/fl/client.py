@@ -23,7 +23,7 @@ from ..core.train import client_generator, train_locally
 from ..data import load_shard
 from .faults import corrupt_reply, fail_before_training, fault_for
 from .messages import RoundSettings
-from .runtime import WorkerRuntime, partition_of
+from .runtime import RuntimeHolder, partition_of
 
 
 def describe(msg: Message, context: Context) -> Message:
@@ -33,13 +33,15 @@ def describe(msg: Message, context: Context) -> Message:
     return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)
 
 
-def train(runtime: WorkerRuntime, msg: Message, context: Context) -> Message:
+def train(runtimes: RuntimeHolder, msg: Message, context: Context) -> Message:
     """One round: load the global weights, train on this node's shard, reply."""
     settings = RoundSettings.from_record(msg.content["config"])
+    runtime = runtimes.get(context, settings.run_config)
     pid, shard = runtime.shard(context.node_config)
     fault = fault_for(runtime.faults, pid, settings.global_round)
     fail_before_training(fault, runtime.cfg.round_timeout)
-    data, skipped = load_shard(runtime.sources(context.node_config), shard)
+    data, skipped = load_shard(runtime.sources(context.node_config), shard,
+                               runtime.cfg.max_clip_seconds)
 
     device = runtime.device
     reusable = runtime.model(settings.model)

@@ -30,6 +30,9 @@ class RoundSettings:
     model: ModelArgs
     train: TrainSettings
     inputs: InputSpec
+    # The run's whole effective config (a resumed run's stored one, presets expanded): the
+    # worker runtime opens the data and computes the partition from it.
+    run_config: tuple[tuple[str, Any], ...] = ()
 
     def to_record(self) -> ConfigRecord:
         return ConfigRecord(flatten(self))

@@ -24,12 +24,8 @@ from ..core.models import ModelArgs
 from ..core.speed import ReusableModel, Speed, resolve_speed, reusable_model
 from ..data import ClientShard, Source
 from ..runs.config import RunConfig
-from ..runs.manifest import (
-    Manifest,
-    mismatched_settings,
-    read_manifest,
-    shard_from_manifest,
-)
+from ..runs.manifest import (Manifest, check_own_items, mismatched_settings, read_manifest,
+                             shard_from_manifest)
 from ..runs.sources import open_run_sources, partition_for
 from .faults import parse_faults
 
@@ -100,10 +96,15 @@ class WorkerRuntime:
             if (roots, count) not in self._partitions:
                 self._partitions[(roots, count)] = partition_for(self.cfg, sources, count)
             return pid, self._partitions[(roots, count)][pid]
-        for problem in mismatched_settings(manifest, self.cfg):
+        shard = shard_from_manifest(manifest, sources)
+        problems = mismatched_settings(manifest, self.cfg)
+        for problem in problems:
             log(WARNING, "%s was made with other settings (%s); training on its items anyway",
                 manifest.path, problem)
-        return manifest.partition_id, shard_from_manifest(manifest, sources)
+        if not problems:  # the same settings give the same partition: its items must be its own
+            expected = partition_for(self.cfg, sources, manifest.num_partitions)
+            check_own_items(manifest, shard, expected[manifest.partition_id])
+        return manifest.partition_id, shard
 
     def speed(self, arch: str) -> Speed:
         cfg = self.cfg
@@ -126,11 +127,14 @@ class RuntimeHolder:
     """Keeps the runtime of the run this process currently serves."""
 
     def __init__(self) -> None:
-        self._run_id: int | None = None
+        self._key: tuple | None = None
         self._runtime: WorkerRuntime | None = None
 
-    def get(self, context: Context) -> WorkerRuntime:
-        if self._runtime is None or self._run_id != context.run_id:
-            self._runtime = WorkerRuntime(RunConfig.from_run_config(context.run_config))
-            self._run_id = context.run_id
+    def get(self, context: Context, run_config: tuple[tuple[str, Any], ...]) -> WorkerRuntime:
+        """The runtime of this run, built from the effective run config the server sent."""
+        key = (context.run_id, run_config)
+        if self._runtime is None or self._key != key:
+            self._runtime = WorkerRuntime(RunConfig.from_run_config(dict(run_config),
+                                                                    expand_preset=False))
+            self._key = key
         return self._runtime

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from logging import INFO, WARNING
 from pathlib import Path
+from typing import Mapping
 
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
@@ -20,16 +21,17 @@ from ..core.devices import pick_device
 from ..core.inputs import InputPipeline, InputSpec
 from ..core.modalities import MODALITIES
 from ..core.models import SSLModel, build_model
-from ..data import summarize
+from ..data import ClientShard, summarize
 from ..evaluate.monitor import KnnMonitor
 from ..runs.checkpoint import Checkpoint, save_checkpoint
 from ..runs.clock import RunClock
-from ..runs.config import ConfigError, RunConfig
+from ..runs.config import ConfigError, RunConfig, resumed_config
+from ..runs.manifest import read_summary
 from ..runs.rundir import MetricsLog, read_metrics, resolve_run_dir
 from ..runs.sources import open_run_sources, partition_for
 from .faults import parse_faults
 from .messages import RoundSettings
-from .strategy import FssuavlFedAvg, discover_partitions
+from .strategy import FssuavlFedAvg, RunFailedError, discover_partitions
 
 
 def initial_model(cfg: RunConfig, resumed: Checkpoint | None) -> SSLModel:
@@ -40,9 +42,11 @@ def initial_model(cfg: RunConfig, resumed: Checkpoint | None) -> SSLModel:
 
 
 def round_settings(cfg: RunConfig, inputs: InputSpec, global_round: int) -> RoundSettings:
-    """What every client of `global_round` trains with."""
+    """What every client of `global_round` trains with (and the run config it opens the data
+    and finds its shard with)."""
     return RoundSettings(global_round=global_round, seed=cfg.seed, model=cfg.model_args(),
-                         train=cfg.train_settings(global_round), inputs=inputs)
+                         train=cfg.train_settings(global_round), inputs=inputs,
+                         run_config=tuple(sorted(cfg.to_run_config().items())))
 
 
 class RoundRecorder:
@@ -116,13 +120,56 @@ def final_report(run_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def run_server(grid: Grid, context: Context) -> None:
-    cfg = RunConfig.from_run_config(context.run_config)
+def resolve_config(given: Mapping) -> tuple[RunConfig, Path, Checkpoint | None]:
+    """The run's effective config, its directory and, when resuming, its last checkpoint.
+
+    A resumed run keeps its stored settings; keys set now that may change are
+    applied and logged, others are refused (`runs.config.resumed_config`).
+    """
+    cfg = checked(RunConfig.from_run_config(given))
+    run_dir, resumed = resolve_run_dir(cfg)
+    if resumed is not None:
+        cfg, changes = resumed_config(given, resumed.run_config)
+        for change in changes:
+            log(INFO, "resume: %s", change)
+    return checked(cfg), run_dir, resumed
+
+
+def checked(cfg: RunConfig) -> RunConfig:
+    """`cfg` after the checks that need this layer (the fault spec)."""
     try:
         parse_faults(cfg.fault_injection)
     except ValueError as exc:
         raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
-    run_dir, resumed = resolve_run_dir(cfg)
+    return cfg
+
+
+def check_round_size(cfg: RunConfig, num_nodes: int) -> None:
+    """Refuse settings no round can meet (min-train-replies above the clients per round)."""
+    per_round = max(1, int(num_nodes * cfg.fraction_train + 1e-9))
+    if cfg.min_train_replies > per_round:
+        raise ConfigError(f"min-train-replies={cfg.min_train_replies} but each round trains "
+                          f"{per_round} of the {num_nodes} clients (fraction-train="
+                          f"{cfg.fraction_train}): no round could be aggregated")
+
+
+def holdings_of(cfg: RunConfig, shards: list[ClientShard], num_partitions: int
+                ) -> dict[int, dict[str, int]]:
+    """What each client holds per modality, as the server knows it: from the fssuavl-partition
+    summary named by `partition-summary`, else from the partition of this run config."""
+    if not cfg.partition_summary:
+        return {k: {m.name: len(s.indices(m.name)) if s.uses(m.name) else 0 for m in MODALITIES}
+                for k, s in enumerate(shards)}
+    summary = read_summary(cfg.partition_summary)
+    if summary["num-clients"] != num_partitions:
+        raise ConfigError(f"partition-summary {cfg.partition_summary} lists "
+                          f"{summary['num-clients']} clients, the nodes report {num_partitions}")
+    return {c["partition-id"]: {m.name: int(c.get(m.metric("num"), 0)) for m in MODALITIES}
+            for c in summary["clients"]}
+
+
+def run_server(grid: Grid, context: Context) -> None:
+    cfg, run_dir, resumed = resolve_config(context.run_config)
     start_round = resumed.round if resumed else 0
     log(INFO, "Run directory: %s%s", run_dir,
         f" (resuming after round {start_round})" if resumed else "")
@@ -137,8 +184,9 @@ def run_server(grid: Grid, context: Context) -> None:
             len(src.labels("train")), len(src.labels("test")), len(src.classes))
         for note in src.index_notes:
             log(WARNING, "%s: %s", src.name, note)
-    partitions = discover_partitions(grid)
-    shards = partition_for(cfg, sources, len(partitions))
+    partitions, num_partitions = discover_partitions(grid)
+    check_round_size(cfg, len(partitions))
+    shards = partition_for(cfg, sources, num_partitions)
     log(INFO, "%s", summarize(shards, {m: s.labels("train") for m, s in sources.items()},
                               cfg.dirichlet_alpha))
 
@@ -147,12 +195,17 @@ def run_server(grid: Grid, context: Context) -> None:
     inputs = resumed.input_spec if resumed else cfg.input_spec()
     pipeline = InputPipeline(inputs, device)
     log(INFO, "Preparing the kNN monitor inputs on %s ...", device)
-    monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed)
+    monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed,
+                         cfg.max_clip_seconds)
 
     strategy = FssuavlFedAvg(
         partitions=partitions, seed=cfg.seed, round_offset=start_round,
         fraction_train=cfg.fraction_train, min_train_replies=cfg.min_train_replies,
+        max_skipped_rounds=cfg.max_skipped_rounds, aggregation=cfg.aggregation,
+        trim_beta=cfg.trim_beta, byzantine_clients=cfg.byzantine_clients,
+        holdings=holdings_of(cfg, shards, num_partitions), max_examples=cfg.max_client_examples,
         round_config=lambda r: round_settings(cfg, inputs, r).to_record())
+    run_dir.mkdir(parents=True, exist_ok=True)  # only now: a run refused at start leaves nothing
     metrics_log = MetricsLog(run_dir, resume_after=start_round if resumed else None)
     recorder = RoundRecorder(cfg, run_dir, model, monitor, strategy, metrics_log, bool(resumed))
     try:
@@ -163,3 +216,7 @@ def run_server(grid: Grid, context: Context) -> None:
     finally:
         metrics_log.close()
     log(INFO, "%s", final_report(run_dir))
+    if strategy.rounds_aggregated == 0:
+        raise RunFailedError(f"none of the {cfg.num_server_rounds - start_round} rounds "
+                             "aggregated an update (every client failed or was rejected; see "
+                             "the warnings above): the model was never trained")

@@ -1,4 +1,5 @@
-"""Self-describing checkpoints: safetensors weights + JSON metadata, written atomically.
+"""Self-describing checkpoints: safetensors weights + JSON metadata, written atomically and
+flushed to disk (`files.write_atomic`).
 
 A run directory holds `round-XXXX.safetensors` + `round-XXXX.json` per round.
 The JSON has the round, the full run config, the model arguments, the audio
@@ -12,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from safetensors.torch import load, save
 from ..core.audio_frontend import AudioSpec
 from ..core.inputs import InputSpec
 from ..core.models import ModelArgs, SSLModel, build_model
+from .files import write_atomic, write_json_atomic
 
 FORMAT = "fssuavl-checkpoint/1"
 _NAME = re.compile(r"^round-(\d{4,})\.json$")
@@ -63,18 +63,6 @@ def checkpoint_paths(run_dir: Path, round_: int) -> tuple[Path, Path]:
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temporary file in the same folder, then rename over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_checkpoint(run_dir: Path, round_: int, state_dict: dict[str, torch.Tensor],
                     model_args: ModelArgs, audio_spec: AudioSpec, run_config: dict[str, Any],
                     metrics: dict[str, Any]) -> Path:
@@ -83,21 +71,13 @@ def save_checkpoint(run_dir: Path, round_: int, state_dict: dict[str, torch.Tens
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     blob = save(tensors)  # serialise once: hash these bytes, write these bytes
 
-    def write_weights(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-
-    _atomic_write(weights_path, write_weights)
+    write_atomic(weights_path, blob)
     meta = {"format": FORMAT, "round": round_, "weights": weights_path.name,
             "weights_sha256": hashlib.sha256(blob).hexdigest(),
             "model_args": model_args.to_dict(), "audio_spec": audio_spec.to_dict(),
             "run_config": run_config, "metrics": metrics}
 
-    def write_json(tmp: str) -> None:
-        with open(tmp, "w") as fh:
-            json.dump(meta, fh, indent=2, sort_keys=True)
-
-    _atomic_write(meta_path, write_json)
+    write_json_atomic(meta_path, meta, indent=2)
     return meta_path
 
 

@@ -29,8 +29,10 @@ from ..core.models import ModelArgs
 from ..core.train import TrainSettings, lr_for_round
 from ..data.partition import MODES as PARTITION_MODES
 from ..data.registry import dataset_info, dataset_names
+from .presets import preset_values
 
 LR_SCHEDULES = ("constant", "cosine")
+AGGREGATIONS = ("fedavg", "median", "trimmed-mean", "krum")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 AUTO_ON_OFF = ("auto", "on", "off")
@@ -83,6 +85,8 @@ class RunConfig:
     audio_dataset: str = _opt("synthetic-sounds", "audio dataset",
                               choices=tuple(dataset_names("audio")))
     audio_root: str = _opt("", "folder of the audio dataset (not needed for synthetic-sounds)")
+    max_clip_seconds: float = _opt(10.0, "audio clips longer than this are cut to their centre "
+                                   "this long when loaded, so memory stays bounded", lo=2.0)
     data_cache: bool = _opt(True, "keep decoded audio and images in an on-disk cache that later "
                                   "epochs, rounds and runs reuse")
     cache_dir: str = _opt("", "cache folder; empty = $FSSUAVL_CACHE or ~/.cache/fssuavl")
@@ -102,6 +106,19 @@ class RunConfig:
     min_train_replies: int = _opt(1, "fewest valid client replies that make a round; with fewer "
                                   "the global model is kept and the round is recorded as skipped",
                                   lo=1)
+    max_skipped_rounds: int = _opt(3, "a run in which more rounds than this in a row keep the "
+                                   "model (too few valid replies) ends as failed; 0 = never",
+                                   lo=0)
+    aggregation: str = _opt("fedavg", "how valid replies are combined: fedavg (weighted by "
+                            "num-examples, the paper's), median, trimmed-mean or krum (Flower's "
+                            "FedMedian, FedTrimmedAvg, Krum)", choices=AGGREGATIONS)
+    trim_beta: float = _opt(0.2, "trimmed-mean: share of replies cut at each end, per weight",
+                            lo=0.0, hi=0.49)
+    byzantine_clients: int = _opt(1, "krum: lying clients per round it must tolerate", lo=0)
+    max_client_examples: int = _opt(0, "reject a reply claiming more examples than this; 0 = "
+                                    "no cap beyond what the partition gives each client", lo=0)
+    partition_summary: str = _opt("", "deployment: the summary.json of fssuavl-partition; "
+                                  "replies are checked against the counts it lists per client")
     round_timeout: float = _opt(3600.0, "seconds the server waits for a round's replies; clients "
                                 "that have not answered by then count as failed", lo=1.0)
     fault_injection: str = _opt("", "tests only: make clients fail on purpose, e.g. "
@@ -115,7 +132,11 @@ class RunConfig:
                                 "modality (a seeded subset); 0 = all", lo=0)
     output_dir: str = _opt("runs", "folder that holds run directories")
     run_name: str = _opt("", "run directory name; empty = timestamp")
-    resume: str = _opt("", "run directory to continue from its last checkpoint")
+    resume: str = _opt("", "run directory to continue from its last checkpoint, with its "
+                       "settings; keys you set that change training are refused")
+    preset: str = _opt("", "an experiment of the paper, e.g. paper/fssuavl-r18-simclr or "
+                       "quick/model-comb-r18-simclr (fssuavl-config --presets): its keys replace "
+                       "the defaults, keys you set replace its")
     device: str = _opt("auto", "training device; auto = cuda when available", choices=DEVICES)
     precision: str = _opt("auto", "encoder precision: auto = bf16 autocast on CUDA, fp32 on CPU "
                           "(the loss is always fp32)", choices=PRECISIONS)
@@ -148,9 +169,17 @@ class RunConfig:
                               "hold every modality")
 
     @classmethod
-    def from_run_config(cls, run_config: Mapping[str, Any]) -> "RunConfig":
-        """Build from Flower's flat, dashed run config; reject unknown keys."""
+    def from_run_config(cls, run_config: Mapping[str, Any], *, expand_preset: bool = True
+                        ) -> "RunConfig":
+        """Build from Flower's flat, dashed run config; reject unknown keys.
+
+        With `expand_preset`, a `preset` key brings its keys in first (see
+        `with_preset`); a config that is already expanded (a checkpoint's,
+        or the one the server sends) is read as it is.
+        """
         by_key = {key_of(f.name): f for f in dataclasses.fields(cls)}
+        if expand_preset:
+            run_config = with_preset(run_config)
         kwargs = {}
         for key, value in run_config.items():
             if key not in by_key:
@@ -214,6 +243,79 @@ class RunConfig:
 
 def key_of(field_name: str) -> str:
     return field_name.replace("_", "-")
+
+
+def defaults() -> dict[str, Any]:
+    """Every key's default (the same as pyproject.toml's [tool.flwr.app.config]; a test checks)."""
+    return RunConfig().to_run_config()
+
+
+def set_keys(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys whose value differs from the default: what the user chose.
+
+    Flower hands the app the pyproject defaults merged with the overrides, so
+    a key set on the command line to its default value cannot be told apart
+    from one left alone; both count as left alone.
+    """
+    base = defaults()
+    return {k: v for k, v in run_config.items() if k not in base or base[k] != v}
+
+
+def with_preset(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config with its `preset` expanded: defaults, then the preset's keys, then the
+    keys set away from their defaults (so one command can combine a preset with data roots,
+    a seed or a run name)."""
+    name = run_config.get("preset", "")
+    if not name:
+        return dict(run_config)
+    try:
+        values = preset_values(str(name))
+    except ValueError as exc:
+        raise ConfigError(f"run-config key 'preset': {exc}") from exc
+    return {**run_config, **values, **set_keys(run_config)}
+
+
+# Keys that may change when a run is resumed: they do not change what is learned (rounds to
+# run, the monitor, devices and speed, timeouts, where data and outputs are).
+RESUMABLE_KEYS = frozenset({
+    "num-server-rounds", "eval-every", "knn-k", "knn-t", "knn-max-samples", "device",
+    "precision", "channels-last", "compile", "round-timeout", "min-train-replies",
+    "max-skipped-rounds", "max-client-examples", "partition-summary", "fault-injection",
+    "data-cache", "cache-dir", "image-root", "audio-root", "output-dir", "run-name", "resume",
+    "preset"})
+
+
+def resumed_config(given: Mapping[str, Any], stored: Mapping[str, Any]
+                   ) -> tuple[RunConfig, list[str]]:
+    """The config of a resumed run: the stored run's, plus the keys `given` sets that may
+    change (they are returned as 'key: old -> new' lines for the log).
+
+    A key set away from its default (or by a preset) that would change what is
+    learned, with a value other than the stored one, raises ConfigError naming
+    the key and both values.
+    """
+    RunConfig.from_run_config(given)  # unknown keys and bad values: the usual errors
+    base, current = defaults(), with_preset(given)
+    chosen = set(set_keys(given))
+    if given.get("preset"):
+        chosen |= set(preset_values(str(given["preset"])))
+    merged = {k: stored.get(k, v) for k, v in base.items()}  # keys older runs lack: defaults
+    changes, refused = [], []
+    for key in sorted(chosen - {"resume", "preset"}):
+        old, new = merged[key], current[key]
+        if old == new:
+            continue
+        if key in RESUMABLE_KEYS:
+            merged[key] = new
+            changes.append(f"{key}: {old!r} -> {new!r}")
+        else:
+            refused.append(f"{key!r} is {old!r} in the stored run and {new!r} now")
+    if refused:
+        raise ConfigError(f"resume={given.get('resume')!r}: " + "; ".join(refused) + ". These "
+                          "change what is learned or the model's shape: resume without them, "
+                          "or start a new run (another run-name)")
+    merged["resume"] = given.get("resume", "")
+    return RunConfig.from_run_config(merged, expand_preset=False), changes
 
 
 def _coerce(f: dataclasses.Field, value: Any) -> Any:

@@ -10,7 +10,6 @@ found by their dataset-relative ids in the node's own copy of the data
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,12 +52,6 @@ def manifest_dict(shard: ClientShard, partition_id: int, num_partitions: int, cf
                for m in NAMES}}
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
-
-
 def read_manifest(path: str | Path) -> Manifest:
     """Parse and validate a client manifest, with errors that name the file and the field."""
     path = Path(path)
@@ -82,7 +75,43 @@ def read_manifest(path: str | Path) -> Manifest:
     if m.role not in ROLES or not 0 <= m.partition_id < m.num_partitions:
         raise ManifestError(f"{path}: role {m.role!r} / partition {m.partition_id} of "
                             f"{m.num_partitions} is not valid")
+    for mod, ids in m.ids.items():
+        if len(set(ids)) != len(ids):
+            twice = next(i for i in ids if ids.count(i) > 1)
+            raise ManifestError(f"{path}: lists {mod} item {twice!r} more than once "
+                                f"({len(ids) - len(set(ids))} repeats); a client holds each "
+                                "item once")
     return m
+
+
+def read_summary(path: str | Path) -> dict:
+    """The summary.json of `fssuavl-partition`: {"num-clients": K, "clients": [...]}."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+        clients = raw["clients"]
+        count = int(raw["num-clients"])
+        if len(clients) != count or sorted(int(c["partition-id"]) for c in clients) != \
+                list(range(count)):
+            raise ValueError("its clients are not partitions 0..num-clients-1")
+    except FileNotFoundError as exc:
+        raise ManifestError(f"partition summary {path} does not exist") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ManifestError(f"{path} is not an fssuavl-partition summary.json ({exc})") from exc
+    return raw
+
+
+def check_own_items(manifest: Manifest, shard: ClientShard, expected: ClientShard) -> None:
+    """Refuse a manifest whose items are not the shard its partition id has in the run's
+    partition (`expected`): another client's items, or a hand-edited list."""
+    for mod in NAMES:
+        got, want = set(shard.indices(mod).tolist()), set(expected.indices(mod).tolist())
+        if shard.uses(mod) and got != want:
+            raise ManifestError(
+                f"{manifest.path}: its {mod} items are not those of partition "
+                f"{manifest.partition_id} ({len(got - want)} of {len(got)} belong elsewhere or "
+                f"nowhere, {len(want - got)} of its own are missing); write the manifests again "
+                "with fssuavl-partition and the run's settings")
 
 
 def mismatched_settings(manifest: Manifest, cfg: RunConfig) -> list[str]:

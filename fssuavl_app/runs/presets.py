@@ -32,6 +32,29 @@ METHODS = MappingProxyType({  # name: (what, image-only share, audio-only share)
                     0.33, 0.33),
 })
 FIG4_SHARES = (0, 10, 30, 50, 70, 100)  # % of clients that hold both modalities
+ARCH_TAGS = ("r18", "vit")
+# target -> (the presets it needs, the method a row is compared against: {row: partner})
+TARGETS = MappingProxyType({
+    "table2": ("Table 2 (vision)", ("fssuavl-{a}-simclr", "fvssl-{a}-simclr"),
+               {"fssuavl-{a}-simclr": "fvssl-{a}-simclr"}),
+    "table3": ("Table 3 (audio)", ("fssuavl-{a}-simclr", "fassl-{a}-simclr"),
+               {"fssuavl-{a}-simclr": "fassl-{a}-simclr"}),
+    "table4": ("Table 4 (audio-visual transfer, L.P / F.T)",
+               ("fssuavl-{a}-simclr", "fvssl-{a}-simclr", "fassl-{a}-simclr"),
+               {"fssuavl-{a}-simclr": "fvssl-{a}-simclr"}),
+    "table5": ("Table 5 (audio-visual kNN)",
+               ("fssuavl-{a}-simclr", "fvssl-{a}-simclr", "fassl-{a}-simclr"),
+               {"fssuavl-{a}-simclr": "fvssl-{a}-simclr"}),
+    "table6": ("Table 6 (Model-Comb)", ("model-comb-{a}-simclr", "fssuavl-333-{a}-simclr"),
+               {"fssuavl-333-{a}-simclr": "model-comb-{a}-simclr"}),
+    "table7": ("Table 7 (SimCLR vs Barlow Twins)",
+               ("t7-fssuavl-333-{a}-simclr-e1", "t7-fssuavl-333-{a}-barlow-twins-e1"),
+               {"t7-fssuavl-333-{a}-barlow-twins-e1": "t7-fssuavl-333-{a}-simclr-e1"}),
+    "figure4": ("Figure 4 (share of clients holding both modalities)",
+                tuple(f"fig4{s}-r18-{what}-on-{p:03d}pct" for s, what in
+                      (("a", "audio"), ("b", "images")) for p in (0, 10, 30, 50, 70, 100)), {}),
+})
+
 
 
 def experiments() -> dict[str, tuple[str, str, dict]]:
@@ -83,6 +106,22 @@ def render(stem: str, scale: dict, quick: bool) -> str:
                 '#     --federation-config "num-supernodes=100 client-resources-num-gpus=0.1"']
     head.append("# Written by conf/presets.py from fssuavl_app/runs/presets.py; edit that, not this.")
     return "\n".join(head + [f"{k} = {_toml(v)}" for k, v in merged.items()]) + "\n"
+
+
+def preset_names() -> list[str]:
+    """Every preset as `paper/<stem>` or `quick/<stem>`."""
+    return [f"{kind}/{stem}" for kind in ("paper", "quick") for stem in experiments()]
+
+
+def preset_values(name: str) -> dict:
+    """The run-config keys of preset `name` (`paper/<stem>` or `quick/<stem>`); ValueError
+    naming the presets when there is no such preset."""
+    kind, _, stem = name.partition("/")
+    found = experiments().get(stem)
+    if kind not in ("paper", "quick") or found is None:
+        raise ValueError(f"no preset {name!r}; presets are paper/<name> or quick/<name> with "
+                         f"<name> one of {', '.join(experiments())}")
+    return {**(PAPER_SCALE if kind == "paper" else QUICK_SCALE), **found[2]}
 
 
 def expected_files(conf_dir: Path) -> dict[Path, str]:

@@ -9,12 +9,16 @@ Layout of `<output-dir>/<run-name>/`:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import Checkpoint, latest_checkpoint, list_checkpoints
 from .config import RunConfig
+from .files import write_atomic
+
+logger = logging.getLogger("fssuavl.runs")
 
 
 class RunDirError(ValueError):
@@ -22,22 +26,22 @@ class RunDirError(ValueError):
 
 
 def resolve_run_dir(cfg: RunConfig) -> tuple[Path, Checkpoint | None]:
-    """The run directory to write to and, when resuming, its last checkpoint."""
+    """The run directory to write to and, when resuming, its last checkpoint.
+
+    The folder is not created here: the server creates it once every check at
+    start has passed, so a run refused at start leaves no empty folder behind.
+    """
     if cfg.resume:
         run_dir = Path(cfg.resume).expanduser().resolve()
         last = latest_checkpoint(run_dir)
         if last is None:
             raise RunDirError(f"resume={cfg.resume!r}: no checkpoint in {run_dir}")
-        if last.run_config.get("arch") != cfg.arch:
-            raise RunDirError(f"resume={cfg.resume!r}: checkpoint arch "
-                              f"{last.run_config.get('arch')!r} differs from arch={cfg.arch!r}")
         return run_dir, last
     name = cfg.run_name or time.strftime("%Y%m%d-%H%M%S")
     run_dir = (Path(cfg.output_dir).expanduser() / name).resolve()
     if list_checkpoints(run_dir):
         raise RunDirError(f"{run_dir} already holds a run; set resume=\"{run_dir}\" to "
                           "continue it, or choose another run-name")
-    run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir, None
 
 
@@ -53,12 +57,13 @@ class MetricsLog:
         self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=purge)
 
     def _truncate_after(self, last_round: int) -> None:
-        """Drop lines of rounds after the last checkpoint (written before a crash)."""
+        """Drop lines of rounds after the last checkpoint (written before a crash), and a
+        half-written last line (a kill or a full disk while appending)."""
         if not self.path.exists():
             return
-        keep = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line)["round"] <= last_round]
-        self.path.write_text("".join(line + "\n" for line in keep))
+        keep = [r for r in _parse_lines(self.path) if r["round"] <= last_round]
+        write_atomic(self.path, "".join(json.dumps(r, sort_keys=True) + "\n"
+                                        for r in keep).encode())
 
     def write(self, record: dict[str, Any]) -> None:
         with self.path.open("a") as fh:
@@ -73,8 +78,28 @@ class MetricsLog:
         self.writer.close()
 
 
+def _parse_lines(path: Path) -> list[dict[str, Any]]:
+    """The records of a metrics.jsonl; a half-written LAST line is dropped with a warning,
+    a broken line before it is an error naming the line."""
+    lines = [(n, line) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+    records = []
+    for k, (n, line) in enumerate(lines):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("round"), int):
+                raise ValueError("not a round's record")
+        except ValueError as exc:
+            if k == len(lines) - 1:
+                logger.warning("%s: line %d is cut off (%s); dropped", path, n, exc)
+                break
+            raise RunDirError(f"{path}: line {n} is not a round's record ({exc}); only the last "
+                              "line may be cut off by a crash") from exc
+        records.append(record)
+    return records
+
+
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _parse_lines(path)

@@ -65,7 +65,14 @@ class AudioModality(Modality):
     letter = "A"
     short = "aud"
 
-    def stack(self, items: Sequence[np.ndarray]) -> Waves:
+    def too_long(self, item: np.ndarray, max_seconds: float | None) -> bool:
+        return max_seconds is not None and len(item) > round(max_seconds * SAMPLE_RATE)
+
+    def stack(self, items: Sequence[np.ndarray], max_seconds: float | None = None) -> Waves:
+        if max_seconds is not None:
+            keep = round(max_seconds * SAMPLE_RATE)
+            items = [w[(len(w) - keep) // 2: (len(w) - keep) // 2 + keep] if len(w) > keep
+                     else w for w in items]
         lengths = torch.tensor([len(w) for w in items], dtype=torch.int64)
         out = torch.zeros(len(items), int(lengths.max()) if len(items) else 1,
                           dtype=torch.float32)

@@ -52,8 +52,16 @@ class Modality(ABC):
         return f"knn-{self.name}-top{k}"
 
     @abstractmethod
-    def stack(self, items: Sequence[np.ndarray]) -> Batch:
-        """Decoded items of one split -> one batch (CPU); an empty list gives an empty batch."""
+    def stack(self, items: Sequence[np.ndarray], max_seconds: float | None = None) -> Batch:
+        """Decoded items -> one batch (CPU); an empty list gives an empty batch.
+
+        Time-based items longer than `max_seconds` keep their centre that long
+        (memory stays bounded when one item is far longer than the rest).
+        """
+
+    def too_long(self, item: np.ndarray, max_seconds: float | None) -> bool:
+        """Whether `stack` cuts this item (never, for items without a duration)."""
+        return False
 
     def to_storage(self, item: np.ndarray) -> np.ndarray:
         """How the decode cache stores an item (default: as it is)."""

@@ -36,7 +36,8 @@ class ImageModality(Modality):
     letter = "V"
     short = "img"
 
-    def stack(self, items: Sequence[np.ndarray]) -> torch.Tensor:
+    def stack(self, items: Sequence[np.ndarray], max_seconds: float | None = None
+              ) -> torch.Tensor:
         """uint8 (N, 3, H, W); every item must have the same size."""
         if not len(items):
             return torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
