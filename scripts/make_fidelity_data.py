@@ -13,8 +13,11 @@ Writes, under OUT:
   handwritten digits (1797 real scans, UCI), upscaled to 28x28 grey PNGs,
   split 1497 / 300. Image transfer set; paired with `speech-digits` by label
   it is the A+V task (as the paper's MNIST + FSDD).
-The image pretraining set is Debian's real Fashion-MNIST
-(`/usr/share/datasets/fashion-mnist`, package dataset-fashion-mnist).
+- `fashion/train|test/<class>/*.png`: the first `--fashion-train` and
+  `--fashion-test` items per class of Debian's real Fashion-MNIST train and
+  test splits (`/usr/share/datasets/fashion-mnist`, package
+  dataset-fashion-mnist). Image pretraining set (`image-folder`), a subset
+  sized for a CPU.
 Needs espeak-ng (Debian package). Deterministic: the same OUT every time.
 """
 
@@ -93,6 +96,20 @@ def write_digit_images(root: Path, test: int = 300) -> None:
         Image.fromarray(grey, mode="L").resize((28, 28), Image.BILINEAR).save(path)
 
 
+def write_fashion_subset(root: Path, source: Path, train: int, test: int) -> None:
+    from fssuavl_app.data import open_dataset
+
+    fashion = open_dataset("fashion-mnist", source)
+    for split, per_class in (("train", train), ("test", test)):
+        labels = fashion.labels(split)
+        for label, name in enumerate(fashion.classes):
+            folder = root / split / name.replace("/", "-")
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in np.flatnonzero(labels == label)[:per_class]:
+                Image.fromarray(fashion.load(split, int(i))[..., 0], mode="L").save(
+                    folder / f"{int(i):05d}.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 2)[2],
@@ -100,12 +117,17 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--voices", type=int, default=60,
                         help="speakers per speech set (80%% train, 20%% test; default 60)")
+    parser.add_argument("--fashion", type=Path, default=Path("/usr/share/datasets/fashion-mnist"),
+                        help="Fashion-MNIST idx files (default: Debian's)")
+    parser.add_argument("--fashion-train", type=int, default=150, help="train items per class")
+    parser.add_argument("--fashion-test", type=int, default=50, help="test items per class")
     args = parser.parse_args()
     train = max(1, round(args.voices * 0.8))
     write_speech(args.out / "speech-words", WORDS, train, args.voices - train, seed=1)
     write_speech(args.out / "speech-digits", DIGITS, train, args.voices - train, seed=2)
     write_digit_images(args.out / "digit-images")
-    for name in ("speech-words", "speech-digits", "digit-images"):
+    write_fashion_subset(args.out / "fashion", args.fashion, args.fashion_train, args.fashion_test)
+    for name in ("speech-words", "speech-digits", "digit-images", "fashion"):
         n = sum(1 for p in (args.out / name).rglob("*") if p.is_file())
         print(f"{args.out / name}: {n} files")
 

@@ -55,3 +55,32 @@ def test_table_of_four_methods_with_and_without_evaluations(tmp_path, capsys):
     assert main([str(r) for r in runs]) == 0
     assert "| FSSUAVL (SimCLR, a) | R-18 | 2 | 50.00 | 50.00 |" in capsys.readouterr().out
     assert main([str(tmp_path / "nothing-here")]) == 2
+
+
+def _seeded_run(path, shares, seed, before, after):
+    cfg = RunConfig.from_run_config({**TINY, "seed": seed, "frac-image-only": shares[0],
+                                     "frac-audio-only": shares[1]})
+    path.mkdir()
+    torch.manual_seed(seed)
+    model = build_model(cfg.model_args())
+    for r, knn in ((0, before), (2, after)):
+        save_checkpoint(path, r, model.state_dict(), model.args, AudioSpec(),
+                        cfg.to_run_config(), {"knn-image-top1": knn[0], "knn-audio-top1": knn[1]})
+
+
+def test_runs_that_differ_by_seed_give_intervals_a_baseline_and_paired_tests(tmp_path, capsys):
+    runs = []
+    for seed, (untrained, fssuavl, comb) in enumerate((((0.20, 0.60), (0.30, 0.70), (0.25, 0.55)),
+                                                       ((0.22, 0.62), (0.33, 0.72), (0.26, 0.58)),
+                                                       ((0.21, 0.61), (0.31, 0.71), (0.24, 0.60)))):
+        for name, shares, after in (("fssuavl", (0.0, 0.0), fssuavl), ("comb", (0.5, 0.5), comb)):
+            runs.append(tmp_path / f"{name}-s{seed}")
+            _seeded_run(runs[-1], shares, seed, untrained, after)
+    assert main([str(r) for r in runs]) == 0
+    out = capsys.readouterr().out
+    assert "untrained encoder (round 0) | 21.0 ± 1.0 [18.5, 23.5]" in out
+    assert "| FSSUAVL (SimCLR, R-18) | 31.3 ± 1.5" in out
+    assert "3 seed(s) [0, 1, 2]" in out
+    # Model-Comb's audio (57.7) is below the untrained encoder's (61.0): flagged
+    assert "| Model-Comb (SimCLR, R-18) |" in out and "†" in out
+    assert "paired t-test, n = 3" in out and "does not beat it" in out

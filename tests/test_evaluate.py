@@ -143,3 +143,29 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
                  "--out", str(out)]) == 2
     assert "'vit-huge' is not one this version can rebuild" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_aliases_and_pairs_of_any_image_and_audio_folder(tmp_path):
+    from PIL import Image
+    import soundfile as sf
+
+    for split, n in (("train", 3), ("test", 2)):
+        for digit in ("0", "1"):
+            (tmp_path / "img" / split / digit).mkdir(parents=True)
+            (tmp_path / "aud" / split / digit).mkdir(parents=True)
+            for k in range(n):
+                Image.new("L", (8, 8), 40 + 100 * int(digit) + k).save(
+                    tmp_path / "img" / split / digit / f"{k}.png")
+                sf.write(tmp_path / "aud" / split / digit / f"{k}.wav",
+                         np.full(800, 0.1 * (k + 1), np.float32), 16000)
+    roots = f"{tmp_path / 'img'},{tmp_path / 'aud'}"
+    (task,) = open_tasks(f"digits+spoken:image-folder+audio-folder={roots}", {})
+    assert task.name == "digits+spoken" and task.paired and task.classes == ["0", "1"]
+    for split in ("train", "test"):
+        images, audio = task.sources["image"], task.sources["audio"]
+        rows = task.rows[split]
+        assert (images.labels(split)[rows["image"]] == audio.labels(split)[rows["audio"]]).all()
+    (alias,) = open_tasks(f"fmnist:image-folder={tmp_path / 'img'}", {})
+    assert alias.name == "fmnist" and not alias.paired
+    with pytest.raises(Exception, match="not an image dataset"):
+        open_tasks(f"audio-folder+audio-folder={tmp_path / 'aud'},{tmp_path / 'aud'}", {})

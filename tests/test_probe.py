@@ -177,3 +177,38 @@ def test_finetune_two_checkpoints():
     assert set(acc) == {1} and 0.0 <= acc[1] <= 1.0
     assert_state_equal(m1, b1)
     assert_state_equal(m2, b2)
+
+
+def test_finetune_on_training_views_draws_new_views_per_sample_and_epoch():
+    pipe = InputPipeline(InputSpec(32))
+    images, labels = two_class_images(4)
+    g = torch.Generator().manual_seed(0)
+    waves = Waves(torch.randn(8, 48000, generator=g) * 0.1, torch.full((8,), 48000))
+    forms = {"image": pipe.transforms["image"].finetune_form(images),
+             "audio": pipe.transforms["audio"].finetune_form(waves)}
+    assert forms["audio"].samples.dtype == torch.int16  # clips kept at half the memory
+    seen = {m: [] for m in forms}
+    real = {m: pipe.transforms[m].finetune_view for m in forms}
+    for m in forms:
+        def record(stored, generator, m=m):
+            x = real[m](stored, generator)
+            seen[m].append(x.clone())
+            return x
+        pipe.transforms[m].finetune_view = record
+    compact = {m: pipe.eval_compact(m, b) for m, b in (("image", images), ("audio", waves))}
+    model = tiny_model()
+    s = ProbeSettings(epochs=2, batch_size=8, lr=0.01)
+    acc = finetune({"image": model, "audio": model}, pipe, compact, labels, compact, labels, 2,
+                   s, CPU, train_views=forms)
+    assert set(acc) == {1}
+    for m, views in seen.items():
+        assert len(views) == 2 and views[0].shape == (8, 3, 32, 32)  # one batch per epoch
+        assert not torch.allclose(views[0], views[1])  # new views every epoch
+        flat = views[0].flatten(1)
+        assert all(not torch.allclose(flat[0], flat[i]) for i in range(1, 8))  # per sample
+    # views of an image stay within its pixel range; a clip's 2 s crop is one of its windows
+    assert seen["image"][0].min() >= (0 - 0.485) / 0.229 - 1e-4
+    assert torch.isfinite(seen["audio"][0]).all()
+    again = finetune({"image": model, "audio": model}, pipe, compact, labels, compact, labels,
+                     2, s, CPU, train_views=forms)
+    assert again == acc  # seeded: the same views, the same result

@@ -1,5 +1,12 @@
 """`fssuavl-compare`: several runs side by side, laid out like the paper's tables.
 
+Runs that differ only by `seed` are grouped: a table gives each method's kNN
+monitor at its last round as mean ± std [95% t interval] over the seeds, with
+the untrained encoder (round 0 of the same seeds) as a baseline row; a
+difference to the first method is marked significant only when a two-sided
+paired t-test over seeds gives p < 0.05, and a method not above the
+untrained encoder is flagged.
+
 For each run directory: the method (FSSUAVL, FVSSL, FASSL, Model-Comb, or
 the client shares), architecture, loss and rounds, read from its last
 checkpoint, and the central kNN monitor's top-1 per modality at that round.
@@ -17,7 +24,9 @@ from pathlib import Path
 
 from ..core.archs import ARCHS
 from ..core.methods import METHODS
+from ..core.modalities import MODALITIES
 from ..evaluate.report import markdown
+from ..evaluate.reproduction import target_table
 from ..runs.checkpoint import CheckpointError, list_checkpoints, load_metadata
 
 
@@ -52,6 +61,49 @@ def describe_run(run_dir: Path) -> dict:
             "loss": _label(METHODS, rc.get("loss", "simclr")),
             "round": meta["round"], "local-epochs": rc.get("local-epochs"),
             "image": m.get("knn-image-top1"), "audio": m.get("knn-audio-top1")}
+
+
+# keys that do not make two runs different methods: the seed is what we average over
+NOT_THE_METHOD = ("seed", "run-name", "output-dir", "resume", "cache-dir", "device",
+                  "image-root", "audio-root", "data-cache", "compile", "precision",
+                  "channels-last", "round-timeout", "fault-injection", "partition-summary")
+
+
+def group_by_seed(run_dirs: list[Path]) -> dict[str, dict[int, Path]]:
+    """{method label: {seed: run dir}} for runs that differ only by seed (and where they ran)."""
+    groups: dict[tuple, dict[int, Path]] = {}
+    labels: dict[tuple, str] = {}
+    for run_dir in run_dirs:
+        meta = load_metadata(list_checkpoints(run_dir)[-1][1])
+        rc = meta["run_config"]
+        key = tuple(sorted((k, str(v)) for k, v in rc.items() if k not in NOT_THE_METHOD))
+        groups.setdefault(key, {})[int(rc.get("seed", 0))] = run_dir
+        labels.setdefault(key, f"{method_name(rc)} ({_label(METHODS, rc.get('loss', 'simclr'))}"
+                               f", {_label(ARCHS, rc.get('arch'))})")
+    out, seen = {}, {}
+    for key, members in groups.items():
+        label = labels[key]
+        seen[label] = seen.get(label, 0) + 1
+        out[label if seen[label] == 1 else f"{label} #{seen[label]}"] = members
+    return out
+
+
+def monitor_by_seed(groups: dict[str, dict[int, Path]]) -> tuple[dict, dict]:
+    """The kNN monitor at each run's last round and at round 0 (the untrained encoder), by
+    seed, in `evaluate.reproduction` form: ({label: {column: {seed: top1}}}, {column: ...})."""
+    trained: dict = {}
+    untrained: dict = {}
+    for label, members in groups.items():
+        for seed, run_dir in members.items():
+            found = list_checkpoints(run_dir)
+            first, last = (load_metadata(found[i][1])["metrics"] for i in (0, -1))
+            for m in MODALITIES:
+                col = ("knn", "monitor", m.letter)
+                if (v := last.get(m.knn_metric(1))) is not None:
+                    trained.setdefault(label, {}).setdefault(col, {})[seed] = v
+                if found[0][0] == 0 and (v := first.get(m.knn_metric(1))) is not None:
+                    untrained.setdefault(col, {})[seed] = v
+    return trained, untrained
 
 
 def monitor_table(rows: list[dict]) -> str:
@@ -102,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             results += relabelled_results(eval_json, label, row["arch"])
     if results:
         parts += [markdown(results)]
+    groups = group_by_seed([Path(r) for r in args.runs])
+    if any(len(members) > 1 for members in groups.values()):
+        trained, untrained = monitor_by_seed(groups)
+        labels = list(groups)
+        parts += target_table("kNN monitor over seeds", labels,
+                              {label: labels[0] for label in labels[1:]}, trained, untrained)
     text = "\n".join(parts)
     print(text)
     if args.out:

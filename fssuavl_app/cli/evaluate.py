@@ -73,6 +73,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-samples", type=at_least(0), default=0,
                    help="at most N rows per split and task (seeded subset; 0 = all)")
     p.add_argument("--input-size", type=at_least(16), help="encoder input side (default: the checkpoint's)")
+    p.add_argument("--finetune-views", default="train", choices=("train", "none"),
+                   help="fine-tuning inputs: train = a random resized crop and flip of each "
+                        "image, a random 2 s crop of each clip, new every epoch (default); "
+                        "none = the deterministic evaluation inputs")
     p.add_argument("--max-clip-seconds", type=above(2.0), default=10.0,
                    help="audio longer than this keeps its centre this long when loaded (10)")
     p.add_argument("--tsne", action="store_true",
@@ -180,7 +184,8 @@ def run(args: argparse.Namespace) -> Path:
         protocols=tuple(dict.fromkeys(args.protocol)), modes=tuple(dict.fromkeys(args.mode)),
         knn_k=args.knn_k, knn_t=args.knn_t, max_samples=args.max_samples, seed=args.seed,
         probe=ProbeSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                            seed=args.seed))
+                            seed=args.seed), finetune_views=args.finetune_views)
+    keep_views = "finetune" in settings.protocols and settings.finetune_views == "train"
     tasks = [t.subset(args.max_samples, args.seed) for t in tasks]
     out = output_dir(args)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,7 +203,8 @@ def run(args: argparse.Namespace) -> Path:
             key = (i, tuple(sorted(spec.to_dict().items())))
             if key not in inputs_cache:
                 try:
-                    inputs_cache[key] = {s: load_split(task, s, pipeline, args.max_clip_seconds)
+                    inputs_cache[key] = {s: load_split(task, s, pipeline, args.max_clip_seconds,
+                                                       keep_views and s == "train")
                                          for s in ("train", "test")}
                 except ValueError as exc:  # e.g. every file of a split is bad
                     raise EvalError(f"task {task.name}: {exc}") from exc

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..core.inputs import InputPipeline
+from ..core.modalities import Batch, modality
 from ..core.models import SSLModel
 from ..data import Source, load_items
 
@@ -21,24 +22,30 @@ LOAD_CHUNK = 256
 
 def compact_inputs(source: Source, split: str, positions: np.ndarray, pipeline: InputPipeline,
                    on_chunk: Callable[[int], None] | None = None,
-                   max_seconds: float | None = None) -> tuple[torch.Tensor | None, np.ndarray]:
-    """Stored eval inputs (CPU) of the items at `positions` that decode, and those positions.
+                   max_seconds: float | None = None, finetune_forms: bool = False
+                   ) -> tuple[torch.Tensor | None, np.ndarray, Batch | None]:
+    """Stored eval inputs (CPU) of the items at `positions` that decode, those positions, and
+    (with `finetune_forms`) what fine-tuning draws its training views from, rows aligned.
 
     Decodes `LOAD_CHUNK` items at a time; bad items are skipped (and logged by
     `load_items`), audio longer than `max_seconds` keeps its centre; `on_chunk(done)`
     reports progress. None when nothing decodes.
     """
-    parts, kept = [], []
+    transform = pipeline.transforms[source.modality]
+    parts, kept, forms = [], [], []
     for lo in range(0, len(positions), LOAD_CHUNK):
         loaded = load_items(source, split, positions[lo: lo + LOAD_CHUNK], max_seconds)
         if len(loaded):
-            parts.append(pipeline.eval_compact(source.modality, loaded.data).cpu())
+            parts.append(transform.eval_compact(loaded.data).cpu())
             kept.append(loaded.kept)
+            if finetune_forms:
+                forms.append(transform.finetune_form(loaded.data))
         if on_chunk is not None:
             on_chunk(min(len(positions), lo + LOAD_CHUNK))
     if not parts:
-        return None, np.zeros(0, np.int64)
-    return torch.cat(parts), np.concatenate(kept)
+        return None, np.zeros(0, np.int64), None
+    kind = modality(source.modality)
+    return torch.cat(parts), np.concatenate(kept), kind.concat(forms) if forms else None
 
 
 @torch.inference_mode()

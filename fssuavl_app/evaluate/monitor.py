@@ -17,7 +17,7 @@ def _compact_split(source: Source, split: str, pipeline: InputPipeline, max_samp
     """Eval inputs of (a subset of) one split in their stored form, and their labels;
     items that cannot be decoded are skipped (and logged)."""
     chosen = seeded_subset(len(source.labels(split)), max_samples, seed)
-    compact, kept = compact_inputs(source, split, chosen, pipeline, max_seconds=max_seconds)
+    compact, kept, _ = compact_inputs(source, split, chosen, pipeline, max_seconds=max_seconds)
     if compact is None:
         raise ValueError(f"{source.name}/{split}: no item could be decoded for the kNN monitor")
     return compact, torch.from_numpy(source.labels(split)[kept])

@@ -169,6 +169,12 @@ def _encoder_inputs(pipeline: InputPipeline, inputs: dict[str, torch.Tensor], id
     return {m: pipeline.eval_from_compact(m, c[idx]).to(device) for m, c in inputs.items()}
 
 
+def _view_inputs(pipeline: InputPipeline, views: dict, idx: torch.Tensor,
+                 generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Rows `idx` of every modality's fine-tuning form -> one random view (B, 3, S, S) each."""
+    return {m: pipeline.transforms[m].finetune_view(v[idx], generator) for m, v in views.items()}
+
+
 def _fused_logits(encoders: dict[str, SSLModel], head: nn.Module,
                   x: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean over modalities of head(encoders[m].features(x[m])) -> (B, C)."""
@@ -179,7 +185,8 @@ def finetune(models: dict[str, SSLModel], pipeline: InputPipeline,
              train_inputs: dict[str, torch.Tensor], train_labels: torch.Tensor,
              test_inputs: dict[str, torch.Tensor], test_labels: torch.Tensor,
              num_classes: int, s: ProbeSettings, device,
-             progress: Progress | None = None) -> dict[int, float]:
+             progress: Progress | None = None, train_views: dict | None = None
+             ) -> dict[int, float]:
     """End-to-end fine-tuning; returns top-1 (top-5 when C > 5) test accuracy.
 
     Each modality m uses the encoder of a deep copy of models[m] (the caller's
@@ -187,8 +194,12 @@ def finetune(models: dict[str, SSLModel], pipeline: InputPipeline,
     for both modalities is copied once and shared) and all modalities share
     ONE new linear layer D -> C in place of the projection head. Inputs are
     the compact eval forms (`InputPipeline.eval_compact`), rows aligned across
-    modalities, turned into encoder inputs with `eval_from_compact`: NO
-    augmentation. Train mode while training, eval mode for testing; SGD over
+    modalities, turned into encoder inputs with `eval_from_compact`; with
+    `train_views` (each modality's fine-tuning form, rows aligned with
+    `train_inputs`) training batches are random views instead, new per sample
+    and epoch (images: random resized crop and flip; audio: a random 2 s crop),
+    drawn from a generator seeded by s.seed. Testing always uses the
+    deterministic eval inputs. Train mode while training, eval mode for testing; SGD over
     all encoder and head parameters with the `lr_at` schedule; loss is
     cross-entropy on the mean over modalities of head(encoder_m.features(x_m)).
     """
@@ -204,8 +215,14 @@ def finetune(models: dict[str, SSLModel], pipeline: InputPipeline,
     params = [p for e in unique for p in e.encoder.parameters()] + list(head.parameters())
     for e in unique:
         e.train()
-    _fit(params, lambda idx: _fused_logits(encoders, head, _encoder_inputs(
-        pipeline, train_inputs, idx, device)), train_labels.to(device), n, s, progress)
+    if train_views is None:
+        inputs_of = lambda idx: _encoder_inputs(pipeline, train_inputs, idx, device)  # noqa: E731
+    else:
+        _num_rows(train_views, train_labels)
+        views_gen = torch.Generator(device=device).manual_seed(s.seed + 1)
+        inputs_of = lambda idx: _view_inputs(pipeline, train_views, idx, views_gen)  # noqa: E731
+    _fit(params, lambda idx: _fused_logits(encoders, head, inputs_of(idx)),
+         train_labels.to(device), n, s, progress)
     for e in unique:
         e.eval()
     with torch.inference_mode():

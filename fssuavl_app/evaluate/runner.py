@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from types import MappingProxyType
 
 import numpy as np
@@ -48,6 +49,7 @@ class EvalSettings:
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     max_samples: int = 0  # rows per split, seeded subset; 0 = all
     seed: int = 0
+    finetune_views: str = "train"  # train: random crops (and flips) per epoch; none: eval inputs
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Encoders:
 class SplitInputs:
     compact: dict[str, torch.Tensor]  # modality -> (N, ...) compact eval inputs, rows aligned
     labels: torch.Tensor  # (N,) int64
+    finetune: dict[str, Any] | None = None  # modality -> what fine-tuning draws views from
 
 
 def modes_for(task: Task, settings: EvalSettings) -> list[str]:
@@ -75,15 +78,17 @@ def modes_for(task: Task, settings: EvalSettings) -> list[str]:
 
 
 def load_split(task: Task, split: str, pipeline: InputPipeline,
-               max_seconds: float | None = None) -> SplitInputs:
+               max_seconds: float | None = None, finetune_forms: bool = False) -> SplitInputs:
     """Decode a split's rows once (each distinct item once); rows with a bad item are dropped,
-    audio longer than `max_seconds` keeps its centre."""
+    audio longer than `max_seconds` keeps its centre. With `finetune_forms`, also what
+    fine-tuning draws its training views from (raw images, int16 clips)."""
     rows, keep, compact = task.rows[split], np.ones(len(task.labels[split]), bool), {}
+    forms = {}
     for m, positions in rows.items():
         unique, inverse = np.unique(positions, return_inverse=True)
         bar = Progress(f"{task.name}/{split} {m}: decoding", len(unique))
-        items, kept_pos = compact_inputs(task.sources[m], split, unique, pipeline, bar.update,
-                                         max_seconds)
+        items, kept_pos, forms[m] = compact_inputs(task.sources[m], split, unique, pipeline,
+                                                   bar.update, max_seconds, finetune_forms)
         if items is None:
             raise ValueError(f"{task.name}/{split}: no {m} item could be decoded")
         where = np.full(len(unique), -1)
@@ -94,8 +99,10 @@ def load_split(task: Task, split: str, pipeline: InputPipeline,
     if (~keep).any():
         logger.warning("%s/%s: %d of %d rows dropped (an item could not be decoded)",
                        task.name, split, int((~keep).sum()), len(keep))
-    out = {m: t[torch.from_numpy(r[keep])] for m, (t, r) in compact.items()}
-    return SplitInputs(out, torch.from_numpy(task.labels[split][keep]).long())
+    rows_kept = {m: torch.from_numpy(r[keep]) for m, (_, r) in compact.items()}
+    out = {m: t[rows_kept[m]] for m, (t, _) in compact.items()}
+    views = {m: forms[m][rows_kept[m]] for m in compact} if finetune_forms else None
+    return SplitInputs(out, torch.from_numpy(task.labels[split][keep]).long(), views)
 
 
 def features_of(model: SSLModel, pipeline: InputPipeline, modality: str, compact: torch.Tensor,
@@ -147,10 +154,12 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                                    progress=_epoch_bar(f"{enc.label} {task.name} linear "
                                                        f"{MODE_NAMES[mode]}", settings.probe))
             else:
+                views = ({m: train.finetune[m] for m in mods}
+                         if settings.finetune_views == "train" else None)
                 acc = finetune({m: enc.models[m] for m in mods}, pipeline,
                                {m: train.compact[m] for m in mods}, train.labels,
                                {m: test.compact[m] for m in mods}, test.labels, n_cls,
-                               settings.probe, device,
+                               settings.probe, device, train_views=views,
                                progress=_epoch_bar(f"{enc.label} {task.name} finetune "
                                                    f"{MODE_NAMES[mode]}", settings.probe))
             results.append({

@@ -6,6 +6,11 @@ SPEC forms:
   advance=ROOT              paired ADVANCE: each aerial image with its sound
   mnist+fsdd=MNIST,FSDD     paired as in the paper: every FSDD clip with an MNIST
                             image of the same digit (train 2700 / test 300)
+  IMAGES+AUDIO=ROOT1,ROOT2  any image dataset and audio dataset with the same class
+                            names, paired by label the same way (e.g.
+                            image-folder+audio-folder=/data/digits,/data/spoken)
+  ALIAS:SPEC                the same task named ALIAS in the tables (e.g.
+                            fmnist:image-folder=/data/fashion)
   synthetic-shapes, synthetic-sounds, synthetic-pairs
                             the built-in data of the checkpoint's run (pairs: each
                             sound with a shape of the same class index)
@@ -133,6 +138,12 @@ def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
 
 def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128) -> list[Task]:
     """The task(s) one SPEC names (esc50 gives five); errors say what to pass."""
+    head, sep, rest = spec.partition(":")
+    if sep and "=" not in head and head.strip():
+        tasks = open_tasks(rest, run_config, seed, image_side)
+        alias = head.strip()
+        return [Task(alias if len(tasks) == 1 else f"{alias}-{t.name}", t.classes, t.sources,
+                     t.rows, t.labels) for t in tasks]
     name, roots = _split_spec(spec)
     builtin = Builtin(int(run_config.get("seed", 0)),
                       int(run_config.get("synthetic-train-per-class", 300)),
@@ -145,10 +156,15 @@ def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128
     if name == "advance":
         _need_roots(name, roots, 1, "advance=/data/ADVANCE")
         return [paired_by_id_task(name, *advance_pair(roots[0], image_side))]
-    if name == "mnist+fsdd":
-        _need_roots(name, roots, 2, "mnist+fsdd=/data/mnist,/data/free-spoken-digit-dataset")
-        return [paired_by_label_task(name, open_dataset("mnist", roots[0]),
-                                     open_dataset("fsdd", roots[1]), seed)]
+    if "+" in name:
+        images, audio = (part.strip() for part in name.split("+", 1))
+        _need_roots(name, roots, 2, f"{name}=/data/{images},/data/{audio}")
+        for dataset, wanted in zip((images, audio), NAMES, strict=True):  # image, then audio
+            if dataset not in infos or infos[dataset].modality != wanted:
+                raise TaskError(f"task {name!r}: {dataset!r} is not an {wanted} dataset "
+                                "(IMAGES+AUDIO=ROOT1,ROOT2)")
+        return [paired_by_label_task(name, open_dataset(images, roots[0], image_side),
+                                     open_dataset(audio, roots[1]), seed)]
     if name == "esc50":
         _need_roots(name, roots, 1, "esc50=/data/ESC-50-master")
         return [unimodal_task(f"esc50-fold{k}", fold) for k, fold in esc50_folds(roots[0])]

@@ -3,10 +3,11 @@ from here by `python conf/presets.py` (tests check the files are in sync).
 
 A paper preset holds the paper's scale (section 3.4: 100 rounds, 10% of the
 clients per round, 5 local epochs, batch 256, 128x128 inputs) plus the
-method's settings; it names no dataset, so the datasets and roots come from
-the app's run config (`image-dataset`, `image-root`, `audio-dataset`,
-`audio-root` in pyproject.toml: set them once). Its quick twin has the same
-method settings at a CPU-sized scale on the built-in data.
+method's settings; it names no dataset: give the data in the same command
+(`preset='paper/NAME' image-dataset=... image-root=...`). Its quick twin has
+the same method settings at a CPU-sized scale on the built-in data, its cpu
+twin at a CPU-sized scale for real data (`preset='cpu/NAME'`, not written to
+conf/). `TARGETS` says which presets each table and figure needs.
 """
 
 from __future__ import annotations
@@ -17,11 +18,23 @@ from types import MappingProxyType
 PAPER_SCALE = MappingProxyType({"num-server-rounds": 100, "fraction-train": 0.1, "local-epochs": 5,
                "batch-size": 256, "input-size": 128, "lr": 0.03, "weight-decay": 0.0001,
                "dirichlet-alpha": 0.1, "eval-every": 10, "partition-mode": "paper",
-               "image-views": "viewmaker", "audio-views": "paper"})
+               "image-views": "viewmaker", "audio-views": "paper", "knn-max-samples": 0})
 QUICK_SCALE = MappingProxyType({"num-server-rounds": 10, "fraction-train": 0.1, "local-epochs": 2,
                "batch-size": 16, "input-size": 32, "lr": 0.03, "weight-decay": 0.0001,
                "dirichlet-alpha": 0.5, "eval-every": 5, "partition-mode": "paper",
                "image-views": "viewmaker", "audio-views": "paper"})
+# A CPU-sized scale for real data (the README's fidelity report): 10 clients, half of them per
+# round, one local epoch, 32x32; sized so that a run costs a few minutes on 2 cores.
+CPU_SCALE = MappingProxyType({"num-server-rounds": 5, "fraction-train": 0.5, "local-epochs": 1,
+               "batch-size": 32, "input-size": 32, "lr": 0.03, "weight-decay": 0.0001,
+               "dirichlet-alpha": 0.5, "eval-every": 5, "partition-mode": "paper",
+               "image-views": "viewmaker", "audio-views": "paper", "knn-max-samples": 0})
+# scale -> its keys and the number of clients (num-supernodes) it is meant for
+SCALES = MappingProxyType({
+    "quick": MappingProxyType({"keys": QUICK_SCALE, "clients": 100}),
+    "cpu": MappingProxyType({"keys": CPU_SCALE, "clients": 10}),
+    "paper": MappingProxyType({"keys": PAPER_SCALE, "clients": 100}),
+})
 ARCHS = MappingProxyType({"r18": "resnet18", "vit": "vit"})
 METHODS = MappingProxyType({  # name: (what, image-only share, audio-only share)
     "fssuavl": ("FSSUAVL: every client holds unpaired images and audio", 0.0, 0.0),
@@ -52,7 +65,11 @@ TARGETS = MappingProxyType({
                {"t7-fssuavl-333-{a}-barlow-twins-e1": "t7-fssuavl-333-{a}-simclr-e1"}),
     "figure4": ("Figure 4 (share of clients holding both modalities)",
                 tuple(f"fig4{s}-r18-{what}-on-{p:03d}pct" for s, what in
-                      (("a", "audio"), ("b", "images")) for p in (0, 10, 30, 50, 70, 100)), {}),
+                      (("a", "audio"), ("b", "images")) for p in FIG4_SHARES), {}),
+    "figure4a": ("Figure 4a (images on every client, audio on a share of them)",
+                 tuple(f"fig4a-r18-audio-on-{p:03d}pct" for p in FIG4_SHARES), {}),
+    "figure4b": ("Figure 4b (audio on every client, images on a share of them)",
+                 tuple(f"fig4b-r18-images-on-{p:03d}pct" for p in FIG4_SHARES), {}),
 })
 
 
@@ -109,19 +126,19 @@ def render(stem: str, scale: dict, quick: bool) -> str:
 
 
 def preset_names() -> list[str]:
-    """Every preset as `paper/<stem>` or `quick/<stem>`."""
-    return [f"{kind}/{stem}" for kind in ("paper", "quick") for stem in experiments()]
+    """Every preset as `<scale>/<stem>` (paper, quick or cpu)."""
+    return [f"{scale}/{stem}" for scale in SCALES for stem in experiments()]
 
 
 def preset_values(name: str) -> dict:
-    """The run-config keys of preset `name` (`paper/<stem>` or `quick/<stem>`); ValueError
-    naming the presets when there is no such preset."""
-    kind, _, stem = name.partition("/")
+    """The run-config keys of preset `name` (`paper/<stem>`, `quick/<stem>` or `cpu/<stem>`);
+    ValueError naming the presets when there is no such preset."""
+    scale, _, stem = name.partition("/")
     found = experiments().get(stem)
-    if kind not in ("paper", "quick") or found is None:
-        raise ValueError(f"no preset {name!r}; presets are paper/<name> or quick/<name> with "
-                         f"<name> one of {', '.join(experiments())}")
-    return {**(PAPER_SCALE if kind == "paper" else QUICK_SCALE), **found[2]}
+    if scale not in SCALES or found is None:
+        raise ValueError(f"no preset {name!r}; presets are <scale>/<name> with <scale> one of "
+                         f"{', '.join(SCALES)} and <name> one of {', '.join(experiments())}")
+    return {**SCALES[scale]["keys"], **found[2]}
 
 
 def expected_files(conf_dir: Path) -> dict[Path, str]:

@@ -30,6 +30,20 @@ class Waves:
         return Waves(self.samples.to(device, non_blocking=non_blocking),
                      self.lengths.to(device, non_blocking=non_blocking))
 
+    @staticmethod
+    def cat(parts: Sequence["Waves"]) -> "Waves":
+        """One batch of several, zero-padded to the longest."""
+        width = max(p.samples.shape[1] for p in parts)
+        samples = torch.cat([torch.nn.functional.pad(p.samples, (0, width - p.samples.shape[1]))
+                             for p in parts])
+        return Waves(samples, torch.cat([p.lengths for p in parts]))
+
+    def floats(self) -> torch.Tensor:
+        """The samples as float32 in [-1, 1] (int16 storage is scaled back)."""
+        if self.samples.dtype == torch.int16:
+            return self.samples.float() / 32767.0
+        return self.samples.float()
+
 
 class AudioTransform:
     """Spectrogram views and eval inputs (log-mels of 2 s clips) at `size` on `device`."""
@@ -59,6 +73,18 @@ class AudioTransform:
     def eval_input(self, compact: torch.Tensor) -> torch.Tensor:
         return to_encoder_input(compact.to(self.device, non_blocking=True).float(), self.size)
 
+    def finetune_form(self, batch: Waves) -> Waves:
+        """The clips as int16 (half of float32; random crops are drawn from them each epoch)."""
+        samples = torch.round(batch.samples.clamp(-1, 1) * 32767.0).to(torch.int16)
+        return Waves(samples, batch.lengths)
+
+    def finetune_view(self, stored: Waves, generator) -> torch.Tensor:
+        """A random 2 s crop's log-mel, no spectrogram augmentation."""
+        w = stored.to(self.device, non_blocking=True)
+        clips = crop_clips(w.floats(), w.lengths, self.spec.clip_samples, random=True,
+                           generator=generator)
+        return to_encoder_input(self.frontend(clips), self.size)
+
 
 class AudioModality(Modality):
     name = "audio"
@@ -86,6 +112,9 @@ class AudioModality(Modality):
 
     def from_storage(self, stored: np.ndarray) -> np.ndarray:
         return stored.astype(np.float32) / 32767.0
+
+    def concat(self, batches) -> Waves:
+        return Waves.cat(list(batches))
 
     def describe(self, item: np.ndarray) -> dict:
         return {"seconds": len(item) / SAMPLE_RATE}

@@ -35,6 +35,12 @@ class Transform(Protocol):
     def eval_input(self, compact: torch.Tensor) -> torch.Tensor:
         """Compact eval form -> (N, 3, S, S) encoder input on the device."""
 
+    def finetune_form(self, batch: Batch) -> Batch:
+        """What fine-tuning keeps of a train batch to draw its views from (on the CPU)."""
+
+    def finetune_view(self, stored: Batch, generator: torch.Generator | None) -> torch.Tensor:
+        """One random fine-tuning view (N, 3, S, S) of every stored sample, on the device."""
+
 
 class Modality(ABC):
     """One modality. Subclasses set `name` (run-config prefix, metric suffix), `letter`, `short`."""
@@ -70,6 +76,10 @@ class Modality(ABC):
     def from_storage(self, stored: np.ndarray) -> np.ndarray:
         """The item back from its stored form."""
         return stored
+
+    @abstractmethod
+    def concat(self, batches: Sequence[Batch]) -> Batch:
+        """Batches of this modality (and of one form) -> one batch."""
 
     @abstractmethod
     def describe(self, item: np.ndarray) -> dict[str, Any]:

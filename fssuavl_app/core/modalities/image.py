@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..views.image import IMAGE_RECIPES, eval_images
+from ..views.image import IMAGE_RECIPES, crop_flip_views, eval_images
 from .base import Modality
 
 
@@ -30,6 +30,13 @@ class ImageTransform:
     def eval_input(self, compact: torch.Tensor) -> torch.Tensor:
         return eval_images(compact.to(self.device, non_blocking=True), self.size)
 
+    def finetune_form(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch
+
+    def finetune_view(self, stored: torch.Tensor, generator) -> torch.Tensor:
+        """Random resized crop (scale 0.2-1) and flip."""
+        return crop_flip_views(stored.to(self.device, non_blocking=True), self.size, generator)
+
 
 class ImageModality(Modality):
     name = "image"
@@ -46,6 +53,9 @@ class ImageModality(Modality):
             raise ValueError(f"images of several sizes {sorted(shapes)[:3]}; the reader must "
                              "bring them to one size")
         return torch.from_numpy(np.stack(items)).permute(0, 3, 1, 2).contiguous()
+
+    def concat(self, batches) -> torch.Tensor:
+        return torch.cat(list(batches))
 
     def describe(self, item: np.ndarray) -> dict:
         return {"size": f"{item.shape[1]}x{item.shape[0]}"}

@@ -1,0 +1,343 @@
+"""`fssuavl-reproduce`: one command per table and figure of the paper.
+
+    fssuavl-reproduce table6 --scale quick --seeds 3
+    fssuavl-reproduce table2 table3 --scale paper --seeds 3 \\
+        --set "image-dataset='tiny-imagenet' image-root='/data/tiny-imagenet-200' \\
+               audio-dataset='vggsound' audio-root='/data/vggsound'" \\
+        --task tiny-imagenet=/data/tiny-imagenet-200 --task cifar10=/data/cifar-10-batches-py
+
+For every preset the targets need and every seed it runs `flwr run` with the
+preset, the seed, a run name and your `--set` keys in one run config, then
+`fssuavl-evaluate` on the first (untrained: the baseline) and last round of
+each run, then writes `report.md` (the paper's layout, mean ± std and the 95%
+t interval over seeds, the untrained encoder as a baseline row, paired t-tests
+between the methods each table compares) and `figure4.png` for Figure 4.
+
+It can be stopped and called again: finished runs and evaluations are
+skipped, a run that was stopped is resumed, and a run still in flight on the
+SuperLink (the command was killed) is waited for. `--dry-run` prints the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..runs.checkpoint import list_checkpoints
+from ..runs.clock import duration
+from ..runs.presets import ARCH_TAGS, SCALES, TARGETS, experiments
+from ..runs.rundir import read_metrics
+from .args import at_least
+
+STATE = "inflight.json"
+QUICK_TASKS = ("synthetic-shapes", "synthetic-sounds", "synthetic-pairs")
+
+
+class ReproduceError(RuntimeError):
+    """A run or an evaluation failed, or the plan is not possible."""
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    stem: str
+    seed: int
+    scale: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.scale}-{self.stem}-s{self.seed}"
+
+
+def stems_of(targets: list[str], archs: list[str], shares: list[int] | None = None
+             ) -> dict[str, list[str]]:
+    """{target: its preset stems}; a target may also be a preset stem itself. `shares` keeps
+    only those Figure 4 shares (%)."""
+    known, out = experiments(), {}
+    for target in targets:
+        if target in TARGETS:
+            stems = [s.format(a=a) for s in TARGETS[target][1] for a in archs
+                     if s.format(a=a) in known]
+            if shares is not None:
+                stems = [s for s in stems if not s.startswith("fig4")
+                         or int(s.rsplit("-", 1)[1][:3]) in shares]
+            out[target] = list(dict.fromkeys(stems))
+        elif target in known:
+            out[target] = [target]
+        else:
+            raise ReproduceError(f"unknown target {target!r}: use {', '.join(TARGETS)} or a preset "
+                                 f"({', '.join(known)})")
+    return out
+
+
+def canonical_stems(stems: list[str], scale: str) -> dict[str, str]:
+    """{stem: the first stem with the same settings}: presets that are the same run (Figure
+    4's 0% share is FVSSL, its 100% FSSUAVL) are run once."""
+    from ..runs.presets import preset_values
+
+    first: dict[frozenset, str] = {}
+    return {s: first.setdefault(frozenset(preset_values(f"{scale}/{s}").items()), s)
+            for s in stems}
+
+
+def plan(targets: dict[str, list[str]], seeds: int, scale: str) -> list[PlannedRun]:
+    stems = list(dict.fromkeys(s for group in targets.values() for s in group))
+    canonical = dict.fromkeys(canonical_stems(stems, scale).values())
+    return [PlannedRun(stem, seed, scale) for stem in canonical for seed in range(seeds)]
+
+
+# ---------------------------------------------------------------- running through flwr
+
+
+class Flower:
+    """`flwr` CLI calls against one SuperLink connection (Flower's default when None)."""
+
+    def __init__(self, app: Path, connection: str | None, federation: str):
+        self.app, self.connection, self.federation = app, connection, federation
+        self.env = dict(os.environ)
+        self.env.setdefault("FLWR_HOME", str(app / ".flwr"))
+        self.env.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
+
+    def _call(self, command: str, positional: list[str], options: list[str],
+              timeout: float = 300) -> subprocess.CompletedProcess:
+        """`flwr COMMAND POSITIONAL... [CONNECTION] OPTIONS...`."""
+        conn = [self.connection] if self.connection else []
+        return subprocess.run(["flwr", command, *positional, *conn, *options], env=self.env,
+                              text=True, capture_output=True, timeout=timeout)
+
+    def submit(self, run_config: str) -> str:
+        done = self._call("run", [str(self.app)], ["--format", "json", "--run-config",
+                                                   run_config, "--federation-config",
+                                                   self.federation])
+        try:
+            return str(json.loads(done.stdout)["run-id"])
+        except (ValueError, KeyError) as exc:
+            raise ReproduceError(f"flwr run failed:\n{done.stdout}\n{done.stderr}") from exc
+
+    def status(self, run_id: str) -> str | None:
+        """`finished:completed`, ... or None when the SuperLink does not know the run."""
+        done = self._call("list", [], ["--run-id", run_id, "--format", "json"])
+        try:
+            return json.loads(done.stdout)["runs"][0]["status"]
+        except (ValueError, KeyError, IndexError):
+            return None
+
+    def log_tail(self, run_id: str, chars: int = 3000) -> str:
+        return self._call("log", [run_id], ["--show"]).stdout[-chars:]
+
+    def stop(self, run_id: str) -> None:
+        self._call("stop", [run_id], [])
+
+
+def last_round(run_dir: Path) -> int:
+    found = list_checkpoints(run_dir)
+    return found[-1][0] if found else -1
+
+
+def run_config_text(run: PlannedRun, runs_dir: Path, extra: str, resume: bool) -> str:
+    keys = f"preset='{run.scale}/{run.stem}' seed={run.seed} output-dir='{runs_dir}' " \
+           f"run-name='{run.name}'"
+    if resume:
+        keys += f" resume='{runs_dir / run.name}'"
+    return f"{keys} {extra}".strip()
+
+
+def rounds_of(run: PlannedRun, extra_rounds: int | None) -> int:
+    from ..runs.presets import preset_values
+
+    return extra_rounds or int(preset_values(f"{run.scale}/{run.stem}")["num-server-rounds"])
+
+
+class Progress:
+    """Run i of n, round r of R, ETA of the run and of the plan (from the rounds timed so far)."""
+
+    def __init__(self, total_rounds: int):
+        self.total_rounds, self.done_rounds, self.started = total_rounds, 0, time.monotonic()
+        self.timed_rounds, self.timed_seconds = 0, 0.0
+
+    def line(self, i: int, n: int, run: PlannedRun, rounds: int, metrics: list[dict]) -> str:
+        at = metrics[-1]["round"] if metrics else 0
+        per_round = (self.timed_seconds + sum(m.get("round-seconds", 0) for m in metrics)) / max(
+            1, self.timed_rounds + sum(1 for m in metrics if m.get("round-seconds")))
+        run_eta = (rounds - at) * per_round
+        plan_eta = (self.total_rounds - self.done_rounds - at) * per_round
+        known = self.timed_rounds or any(m.get("round-seconds") for m in metrics)
+        return (f"[run {i}/{n}] {run.scale}/{run.stem} seed {run.seed}: round {at}/{rounds}"
+                + (f", ETA run {duration(run_eta)}, plan {duration(plan_eta)}" if known else ""))
+
+    def finished(self, rounds: int, metrics: list[dict]) -> None:
+        self.done_rounds += rounds
+        timed = [m["round-seconds"] for m in metrics if m.get("round-seconds")]
+        self.timed_rounds += len(timed)
+        self.timed_seconds += sum(timed)
+
+
+def run_all(runs: list[PlannedRun], out: Path, flower: Flower, extra: str,
+            rounds_override: int | None, poll: float = 5.0) -> None:
+    """Every planned run to its last round: skip the finished, wait for the in-flight, resume
+    the stopped, start the rest; progress and ETA on the way."""
+    runs_dir = (out / "runs").resolve()
+    state_path = out / STATE
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    totals = {r.name: rounds_of(r, rounds_override) for r in runs}
+    progress = Progress(sum(totals.values()))
+    for i, run in enumerate(runs, 1):
+        run_dir, rounds = runs_dir / run.name, totals[run.name]
+        if last_round(run_dir) >= rounds:
+            print(f"[run {i}/{len(runs)}] {run.name}: done ({rounds} rounds), skipped", flush=True)
+            progress.finished(rounds, [])
+            continue
+        run_id = state.get(run.name)
+        if run_id is not None and not (flower.status(run_id) or "finished").startswith("finished"):
+            print(f"[run {i}/{len(runs)}] {run.name}: still in flight as run {run_id}; waiting",
+                  flush=True)
+        else:
+            resume = last_round(run_dir) >= 0
+            print(f"[run {i}/{len(runs)}] {run.name}: "
+                  + (f"resuming after round {last_round(run_dir)}" if resume else "starting"),
+                  flush=True)
+            run_id = flower.submit(run_config_text(run, runs_dir, extra, resume))
+            state[run.name] = run_id
+            state_path.write_text(json.dumps(state, indent=1))
+        try:
+            status = wait(flower, run_id, run_dir, lambda m: progress.line(
+                i, len(runs), run, rounds, m), poll)
+        except KeyboardInterrupt:
+            flower.stop(run_id)
+            state.pop(run.name, None)
+            state_path.write_text(json.dumps(state, indent=1))
+            raise
+        state.pop(run.name, None)
+        state_path.write_text(json.dumps(state, indent=1))
+        if status != "finished:completed" or last_round(run_dir) < rounds:
+            raise ReproduceError(f"{run.name} ended as {status} at round {last_round(run_dir)}; "
+                                 f"its ServerApp log ends:\n{flower.log_tail(run_id)}")
+        progress.finished(rounds, read_metrics(run_dir))
+
+
+def wait(flower: Flower, run_id: str, run_dir: Path, line, poll: float) -> str:
+    """Poll until the run finishes, printing a progress line whenever a round lands."""
+    shown = None
+    while True:
+        status = flower.status(run_id)
+        metrics = read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else []
+        text = line(metrics)
+        if text != shown:
+            print(text, flush=True)
+            shown = text
+        if status is None or status.startswith("finished"):
+            return status or "unknown"
+        time.sleep(poll)
+
+
+# ---------------------------------------------------------------- evaluation and report
+
+
+def evaluate_all(runs: list[PlannedRun], out: Path, tasks: list[str], protocols: list[str],
+                 eval_args: list[str]) -> None:
+    """fssuavl-evaluate on round 0 and the last round of every run (skipped when done)."""
+    from .evaluate import main as evaluate_main
+
+    for i, run in enumerate(runs, 1):
+        run_dir = out / "runs" / run.name
+        target = out / "eval" / run.name
+        if (target / "results.json").exists():
+            continue
+        print(f"[eval {i}/{len(runs)}] {run.name}: {', '.join(protocols)} on "
+              f"{', '.join(tasks)}", flush=True)
+        tmp = target.with_name(target.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        code = evaluate_main([str(run_dir), "--rounds", f"0,{last_round(run_dir)}",
+                              "--label", run.stem, "--out", str(tmp),
+                              "--protocol", *protocols, *sum((["--task", t] for t in tasks), []),
+                              *eval_args])
+        if code != 0:
+            raise ReproduceError(f"fssuavl-evaluate failed on {run_dir} (exit {code})")
+        tmp.replace(target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fssuavl-reproduce", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1]
+                                + "\nTargets: " + ", ".join(f"{k} ({v[0]})" for k, v in
+                                                            TARGETS.items()),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("targets", nargs="+", metavar="TARGET",
+                   help="table2 .. table7, figure4, or a preset name (fssuavl-config --presets)")
+    p.add_argument("--scale", default="quick", choices=tuple(SCALES),
+                   help="quick (CPU, built-in data), cpu (CPU, your data), paper (the paper's)")
+    p.add_argument("--seeds", type=at_least(1), default=3, help="seeds 0..N-1 per preset (3)")
+    p.add_argument("--arch", nargs="+", default=["r18"], choices=ARCH_TAGS,
+                   help="architectures of the tables (default r18; the paper also has vit)")
+    p.add_argument("--shares", nargs="+", type=at_least(0), default=None, metavar="PCT",
+                   help="Figure 4: only these shares of clients holding both (default all: 0 10 "
+                        "30 50 70 100)")
+    p.add_argument("--set", default="", metavar="'k=v ...'",
+                   help="run-config keys for every run: data roots, anything the preset leaves")
+    p.add_argument("--task", action="append", default=[], metavar="SPEC",
+                   help="evaluation task (fssuavl-evaluate --task); quick scale default: the "
+                        "built-in shapes, sounds and pairs")
+    p.add_argument("--protocol", nargs="+", default=["knn", "linear"],
+                   choices=("knn", "linear", "finetune"), help="evaluation protocols")
+    p.add_argument("--eval-args", default="", help="more fssuavl-evaluate options, e.g. "
+                   "'--max-samples 2000 --epochs 30'")
+    p.add_argument("--federation-config", default=None,
+                   help="passed to flwr run (default: num-supernodes of the scale, 1 CPU each)")
+    p.add_argument("--superlink", default=None,
+                   help="flwr SuperLink connection name (default: Flower's local one)")
+    p.add_argument("--out", default="reproduce", help="output folder (default ./reproduce)")
+    p.add_argument("--app", default=".", help="the app folder (default .)")
+    p.add_argument("--rounds", type=at_least(1), default=None,
+                   help="override every preset's num-server-rounds (for a short try)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    args = p.parse_args(argv)
+    try:
+        targets = stems_of(args.targets, args.arch, args.shares)
+    except ReproduceError as exc:
+        print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
+        return 2
+    runs = plan(targets, args.seeds, args.scale)
+    tasks = args.task or (list(QUICK_TASKS) if args.scale == "quick" else [])
+    if not tasks:
+        p.error("--task is needed for this scale (the datasets to evaluate on)")
+    extra = args.set + (f" num-server-rounds={args.rounds}" if args.rounds else "")
+    federation = args.federation_config or \
+        f"num-supernodes={SCALES[args.scale]['clients']} client-resources-num-cpus=1"
+    out = Path(args.out).resolve()
+    print(f"Plan: {len(runs)} runs ({len(set(r.stem for r in runs))} presets x {args.seeds} "
+          f"seeds, {args.scale} scale), then {', '.join(args.protocol)} on "
+          f"{', '.join(tasks)}; output {out}")
+    for run in runs:
+        done = last_round(out / "runs" / run.name)
+        print(f"  {run.name}" + (f" (has round {done})" if done >= 0 else ""))
+    if args.dry_run:
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    flower = Flower(Path(args.app).resolve(), args.superlink, federation)
+    started = time.monotonic()
+    try:
+        run_all(runs, out, flower, extra, args.rounds)
+        evaluate_all(runs, out, tasks, args.protocol, args.eval_args.split())
+        from ..evaluate.reproduction import write_report
+
+        stems = [s for group in targets.values() for s in group]
+        report = write_report(out, targets, runs, canonical_stems(stems, args.scale))
+    except ReproduceError as exc:
+        print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fssuavl-reproduce: interrupted; the run in flight was stopped. Call again to "
+              "resume.", file=sys.stderr)
+        return 130
+    print(f"Done in {duration(time.monotonic() - started)}. Report: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

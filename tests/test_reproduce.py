@@ -1,0 +1,89 @@
+"""`fssuavl-reproduce` end to end on a real SuperLink: plan, runs, evaluations, report; killed
+midway and called again it finishes the job; called once more it skips everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fssuavl_app.cli.reproduce import canonical_stems, plan, stems_of
+from fssuavl_app.evaluate.stats import paired_test, summarize
+
+from .flower_harness import LocalSuperLink, toml_value
+from .tiny import TINY
+
+pytestmark = pytest.mark.integration
+
+APP = Path(__file__).resolve().parents[1]
+
+
+def test_the_plan_runs_presets_with_the_same_settings_once():
+    targets = stems_of(["table2", "table3", "figure4a"], ["r18"], [0, 50, 100])
+    runs = plan(targets, 2, "quick")
+    assert {r.stem for r in runs} == {"fssuavl-r18-simclr", "fvssl-r18-simclr",
+                                      "fassl-r18-simclr", "fig4a-r18-audio-on-050pct"}
+    assert len(runs) == 8 and {r.seed for r in runs} == {0, 1}
+    same = canonical_stems(targets["figure4a"], "quick")
+    assert same["fig4a-r18-audio-on-000pct"] == "fig4a-r18-audio-on-000pct"
+    all_stems = [s for group in targets.values() for s in group]
+    assert canonical_stems(all_stems, "quick")["fig4a-r18-audio-on-100pct"] == \
+        "fssuavl-r18-simclr"
+
+
+def test_statistics_over_seeds_known_values():
+    s = summarize([0.60, 0.62, 0.64])
+    assert s.mean == pytest.approx(0.62) and s.std == pytest.approx(0.02)
+    assert s.high - s.mean == pytest.approx(4.302653 * 0.02 / 3 ** 0.5, rel=1e-5)
+    assert s.cell() == "62.0 ± 2.0 [57.0, 67.0]"
+    assert paired_test([0.6, 0.62, 0.61], [0.55, 0.58, 0.56]).significant
+    assert not paired_test([0.6, 0.5, 0.7], [0.55, 0.58, 0.56]).significant
+    assert summarize([0.5]).cell() == "50.0"
+
+
+def _command(out: Path, link: LocalSuperLink) -> list[str]:
+    keys = {k: v for k, v in TINY.items() if k != "num-server-rounds"}
+    return [sys.executable, "-m", "fssuavl_app.cli.reproduce", "table6", "--scale", "quick",
+            "--seeds", "1", "--rounds", "2", "--out", str(out), "--app", str(APP),
+            "--superlink", "test", "--set", " ".join(f"{k}={toml_value(v)}" for k, v in
+                                                     keys.items()),
+            "--federation-config", "num-supernodes=4 client-resources-num-cpus=1",
+            "--task", "synthetic-shapes", "--task", "synthetic-sounds", "--protocol", "knn",
+            "--eval-args", "--knn-k 10"]
+
+
+def test_reproduce_killed_midway_finishes_on_the_next_call_and_then_skips(tmp_path):
+    out = tmp_path / "out"
+    with LocalSuperLink(tmp_path / "link") as link:
+        env = {**link.env}
+        first = subprocess.Popen(_command(out, link), env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 300
+        while time.time() < deadline and not (out / "runs").exists() or \
+                not list((out / "runs").rglob("round-0000.json")):
+            if first.poll() is not None or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        os.kill(first.pid, signal.SIGKILL)  # no clean-up: its run goes on on the SuperLink
+        first.wait()
+        assert json.loads((out / "inflight.json").read_text())  # a run was in flight
+        second = subprocess.run(_command(out, link), env=env, capture_output=True, text=True,
+                                timeout=900)
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        # the killed call's run was waited for, resumed, or had finished meanwhile
+        assert any(w in second.stdout for w in ("still in flight", "resuming", "skipped"))
+        assert "Report:" in second.stdout and "[run 2/2]" in second.stdout
+        report = (out / "report.md").read_text()
+        assert "untrained encoder (round 0)" in report and "model-comb-r18-simclr" in report
+        assert "fssuavl-333-r18-simclr - model-comb-r18-simclr" in report
+        started = time.monotonic()
+        third = subprocess.run(_command(out, link), env=env, capture_output=True, text=True,
+                               timeout=300)
+        assert third.returncode == 0 and third.stdout.count("skipped") == 2, third.stdout
+        assert time.monotonic() - started < 60
