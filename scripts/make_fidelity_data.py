@@ -7,7 +7,7 @@ Writes, under OUT:
   ten command words (as Speech Commands' core words) spoken by espeak-ng in
   many voices (language voices x variants x speed x pitch), 16 kHz mono, 1 s;
   the test voices are not train voices. Audio pretraining set (`audio-folder`).
-- `speech-digits/train|test/<digit>/*.wav`: the digits zero..nine, same
+- `speech-digits/train|test/<0..9>/*.wav`: the digits zero..nine, same
   recipe with other voice seeds. Audio transfer set (not used in pretraining).
 - `digit-images/train|test/<digit>/*.png`: scikit-learn's bundled 8x8
   handwritten digits (1797 real scans, UCI), upscaled to 28x28 grey PNGs,
@@ -71,13 +71,16 @@ def say(text: str, speaker: tuple[str, int, int], tmp: Path, k: int) -> np.ndarr
     return out + rng.normal(0, rng.uniform(0.001, 0.01), RATE).astype(np.float32)
 
 
-def write_speech(root: Path, texts: tuple[str, ...], train: int, test: int, seed: int) -> None:
+def write_speech(root: Path, texts: tuple[str, ...], train: int, test: int, seed: int,
+                 folder_by_label: bool = False) -> None:
+    """Class folders named by the text, or by its index (digits: 0..9, as the images')."""
     speakers = voices(train + test, seed)
     with tempfile.TemporaryDirectory() as tmp:
         for s, speaker in enumerate(speakers):
             split = "train" if s < train else "test"
             for label, text in enumerate(texts):
-                path = root / split / str(text) / f"{s:03d}.wav"
+                folder = str(label) if folder_by_label else str(text)
+                path = root / split / folder / f"{s:03d}.wav"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 sf.write(path, say(text, speaker, Path(tmp), seed * 100_000 + s * 100 + label),
                          RATE, subtype="PCM_16")
@@ -124,7 +127,8 @@ def main() -> None:
     args = parser.parse_args()
     train = max(1, round(args.voices * 0.8))
     write_speech(args.out / "speech-words", WORDS, train, args.voices - train, seed=1)
-    write_speech(args.out / "speech-digits", DIGITS, train, args.voices - train, seed=2)
+    write_speech(args.out / "speech-digits", DIGITS, train, args.voices - train, seed=2,
+                 folder_by_label=True)
     write_digit_images(args.out / "digit-images")
     write_fashion_subset(args.out / "fashion", args.fashion, args.fashion_train, args.fashion_test)
     for name in ("speech-words", "speech-digits", "digit-images", "fashion"):

@@ -31,6 +31,22 @@ def task_identity():
     TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
 
 
+@pytest.fixture(scope="session")
+def straight_run(tmp_path_factory):
+    """A 3-round tiny run from scratch through Flower (4 clients), made once per session and
+    read (never written) by the tests that compare against it: (run dir, ServerApp log)."""
+    from pathlib import Path
+
+    from .flower_harness import LocalSuperLink
+
+    app, runs = Path(__file__).resolve().parents[1], tmp_path_factory.mktemp("straight")
+    with LocalSuperLink(tmp_path_factory.mktemp("straight-link")) as link:
+        status, logs = link.run(app, {**TINY, "output-dir": str(runs), "run-name": "straight",
+                                      "num-server-rounds": 3}, 4)
+    assert status == "finished:completed", logs[-3000:]
+    return runs / "straight", logs
+
+
 LEVELS = ("unit", "integration", "e2e")
 
 

@@ -62,12 +62,10 @@ def test_a_run_in_which_no_round_aggregated_ends_as_failed(tmp_path):
     assert "none of the 1 rounds aggregated an update" in logs
 
 
-def test_server_killed_mid_run_resumes_to_the_same_weights(tmp_path):
+def test_server_killed_mid_run_resumes_to_the_same_weights(tmp_path, straight_run):
     runs = tmp_path / "runs"
     config = {**TINY, "output-dir": str(runs), "num-server-rounds": 3}
     with LocalSuperLink(tmp_path / "link-a") as link:
-        status, logs = link.run(APP, {**config, "run-name": "straight"}, 4)
-        assert status == "finished:completed", logs[-2000:]
         link.submit(APP, {**config, "run-name": "killed"}, 4)
         deadline = time.time() + 300
         while not (runs / "killed" / "round-0001.json").exists() and time.time() < deadline:
@@ -79,8 +77,8 @@ def test_server_killed_mid_run_resumes_to_the_same_weights(tmp_path):
         status, logs = link.run(APP, {**config, "resume": str(runs / "killed")}, 4)
     assert status == "finished:completed", logs[-2000:]
     assert "resuming after round" in logs
-    killed, straight = (load_checkpoint(runs / n / "round-0003.json").state_dict
-                        for n in ("killed", "straight"))
+    killed = load_checkpoint(runs / "killed" / "round-0003.json").state_dict
+    straight = load_checkpoint(straight_run[0] / "round-0003.json").state_dict
     for key, value in straight.items():
         torch.testing.assert_close(killed[key], value, rtol=1e-5, atol=1e-6, msg=key)
     assert [m["round"] for m in read_metrics(runs / "killed")] == [0, 1, 2, 3]

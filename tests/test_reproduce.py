@@ -50,7 +50,7 @@ def test_statistics_over_seeds_known_values():
 def _command(out: Path, link: LocalSuperLink) -> list[str]:
     keys = {k: v for k, v in TINY.items() if k != "num-server-rounds"}
     return [sys.executable, "-m", "fssuavl_app.cli.reproduce", "table6", "--scale", "quick",
-            "--seeds", "1", "--rounds", "2", "--out", str(out), "--app", str(APP),
+            "--seeds", "1", "--rounds", "1", "--out", str(out), "--app", str(APP),
             "--superlink", "test", "--set", " ".join(f"{k}={toml_value(v)}" for k, v in
                                                      keys.items()),
             "--federation-config", "num-supernodes=4 client-resources-num-cpus=1",
@@ -87,3 +87,12 @@ def test_reproduce_killed_midway_finishes_on_the_next_call_and_then_skips(tmp_pa
                                timeout=300)
         assert third.returncode == 0 and third.stdout.count("skipped") == 2, third.stdout
         assert time.monotonic() - started < 60
+
+
+def test_a_wrong_task_stops_the_plan_before_any_run(tmp_path, capsys):
+    from fssuavl_app.cli.reproduce import main
+
+    code = main(["table6", "--task", f"cifar10={tmp_path / 'missing'}", "--out",
+                 str(tmp_path / "out"), "--dry-run"])
+    assert code == 2 and "missing" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

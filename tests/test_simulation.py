@@ -39,15 +39,8 @@ def _run(superlink, runs, **overrides) -> str:
     return logs
 
 
-@pytest.fixture(scope="module")
-def straight(superlink, runs) -> tuple[Path, str]:
-    """A 3-round run from scratch: its directory and its ServerApp log."""
-    logs = _run(superlink, runs, **{"run-name": "straight", "num-server-rounds": 3})
-    return runs / "straight", logs
-
-
-def test_two_rounds_write_checkpoints_metrics_and_change_weights(straight):
-    run_dir, logs = straight
+def test_two_rounds_write_checkpoints_metrics_and_change_weights(straight_run):
+    run_dir, logs = straight_run
     assert [r for r, _ in list_checkpoints(run_dir)] == [0, 1, 2, 3]
     first, last = load_checkpoint(run_dir / "round-0000.json"), load_checkpoint(run_dir / "round-0003.json")
     assert all(torch.isfinite(v.float()).all() for v in last.state_dict.values())
@@ -68,11 +61,11 @@ def test_two_rounds_write_checkpoints_metrics_and_change_weights(straight):
     assert "ETA after round 1" in progress[0] and progress[-1].rstrip().endswith("ETA 0s")
 
 
-def test_resume_continues_as_if_never_stopped(superlink, runs, straight):
+def test_resume_continues_as_if_never_stopped(superlink, runs, straight_run):
     _run(superlink, runs, **{"run-name": "split", "num-server-rounds": 2})
     _run(superlink, runs, **{"resume": str(runs / "split"), "num-server-rounds": 3})
     split = load_checkpoint(runs / "split" / "round-0003.json")
-    uninterrupted = load_checkpoint(straight[0] / "round-0003.json")
+    uninterrupted = load_checkpoint(straight_run[0] / "round-0003.json")
     for key, value in uninterrupted.state_dict.items():
         torch.testing.assert_close(split.state_dict[key], value, rtol=1e-5, atol=1e-6, msg=key)
     assert [m["round"] for m in read_metrics(runs / "split")] == [0, 1, 2, 3]

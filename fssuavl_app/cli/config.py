@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..fl.faults import parse_faults
+from ..fl.faults import checked
 from ..runs.config import ConfigError, RunConfig, app_defaults, describe_keys
 from ..runs.presets import experiments
 
@@ -30,15 +30,6 @@ def config_from_cli(overrides: list[str] | None, app_dir: str | Path = ".") -> R
         except Exception as exc:  # click.ClickException for a malformed 'k=v' string
             raise ConfigError(f"cannot parse run-config override {item!r}: {exc}") from exc
     return checked(RunConfig.from_run_config(merged))
-
-
-def checked(cfg: RunConfig) -> RunConfig:
-    """`cfg`, after the checks that need the layers above `runs` (the fault spec)."""
-    try:
-        parse_faults(cfg.fault_injection)
-    except ValueError as exc:
-        raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
-    return cfg
 
 
 def main(argv: list[str] | None = None) -> int:

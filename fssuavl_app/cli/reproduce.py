@@ -239,6 +239,18 @@ def wait(flower: Flower, run_id: str, run_dir: Path, line, poll: float) -> str:
 # ---------------------------------------------------------------- evaluation and report
 
 
+def check_tasks(tasks: list[str]) -> None:
+    """Open every evaluation task now, so a wrong spec stops us before hours of runs."""
+    from ..data import DatasetLayoutError
+    from ..evaluate.tasks import TaskError, open_tasks
+
+    for spec in tasks:
+        try:
+            open_tasks(spec, {})
+        except (TaskError, DatasetLayoutError, ValueError) as exc:
+            raise ReproduceError(f"--task {spec}: {exc}") from exc
+
+
 def evaluate_all(runs: list[PlannedRun], out: Path, tasks: list[str], protocols: list[str],
                  eval_args: list[str]) -> None:
     """fssuavl-evaluate on round 0 and the last round of every run (skipped when done)."""
@@ -316,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         done = last_round(out / "runs" / run.name)
         print(f"  {run.name}" + (f" (has round {done})" if done >= 0 else ""))
+    try:
+        check_tasks(tasks)
+    except ReproduceError as exc:
+        print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
+        return 2
     if args.dry_run:
         return 0
     out.mkdir(parents=True, exist_ok=True)

@@ -53,9 +53,10 @@ def train(runtimes: RuntimeHolder, msg: Message, context: Context) -> Message:
                            speed=runtime.speed(settings.model.arch), forward=reusable.forward)
 
     n, loss = result.num_examples, result.mean_loss
-    log(INFO, "round %d client %d (%s): %s, loss %s, %.1f s on %s", settings.global_round, pid,
-        shard.role, " + ".join(f"{n[m.name]} {m.short}" for m in MODALITIES),
-        " ".join(f"{m.short} {loss[m.name]:.3f}" for m in MODALITIES), result.seconds, device)
+    log(INFO, "round %d client %d (%s): %s, loss %s, %.1f s on %s, %s", settings.global_round,
+        pid, shard.role, " + ".join(f"{n[m.name]} {m.short}" for m in MODALITIES),
+        " ".join(f"{m.short} {loss[m.name]:.3f}" for m in MODALITIES), result.seconds, device,
+        runtime.place)
     state, num_examples = corrupt_reply(fault, reusable.model.state_dict(), sum(n.values()))
     metrics = {"num-examples": num_examples, "partition-id": pid,
                "train-seconds": result.seconds, "steps": result.steps, "num-skipped": skipped,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..runs.config import ConfigError, RunConfig
+
 KINDS = ("raise", "oom", "hang", "nan", "shape", "zero-examples")
 
 
@@ -38,6 +40,15 @@ def parse_faults(spec: str) -> list[Fault]:
                              f"with KIND one of {', '.join(KINDS)}")
         faults.append(fault)
     return faults
+
+
+def checked(cfg: RunConfig) -> RunConfig:
+    """`cfg`, once its `fault-injection` spec parses (ConfigError naming the bad part)."""
+    try:
+        parse_faults(cfg.fault_injection)
+    except ValueError as exc:
+        raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
+    return cfg
 
 
 def fault_for(faults: list[Fault], partition: int, global_round: int) -> str | None:

@@ -11,6 +11,7 @@ built from the run config at the first call of a run and passed explicitly;
 
 from __future__ import annotations
 
+import socket
 from logging import WARNING
 from typing import Any, Mapping
 
@@ -55,6 +56,18 @@ def partition_of(node_config: Mapping[str, Any]) -> tuple[int, int]:
     return pid, count
 
 
+def worker_place() -> str:
+    """Where this worker runs, for the log: its Ray node (simulation) or its host name."""
+    try:
+        import ray
+
+        if ray.is_initialized():
+            return f"ray node {ray.get_runtime_context().get_node_id()[:8]}"
+    except Exception:  # no Ray, or a Ray that cannot say: the host name will do
+        pass
+    return f"host {socket.gethostname()}"
+
+
 def _key(node_config: Mapping[str, Any]) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in node_config.items()))
 
@@ -65,6 +78,7 @@ class WorkerRuntime:
     def __init__(self, cfg: RunConfig):
         self.cfg = cfg
         self.device = pick_device(cfg.device)
+        self.place = worker_place()
         self.faults = parse_faults(cfg.fault_injection)
         self._sources: dict[tuple, dict[str, Source]] = {}
         self._partitions: dict[tuple, list[ClientShard]] = {}

@@ -29,7 +29,7 @@ from ..runs.config import ConfigError, RunConfig, resumed_config
 from ..runs.manifest import read_summary
 from ..runs.rundir import MetricsLog, read_metrics, resolve_run_dir
 from ..runs.sources import open_run_sources, partition_for
-from .faults import parse_faults
+from .faults import checked
 from .messages import RoundSettings
 from .strategy import FssuavlFedAvg, RunFailedError, discover_partitions
 
@@ -133,15 +133,6 @@ def resolve_config(given: Mapping) -> tuple[RunConfig, Path, Checkpoint | None]:
         for change in changes:
             log(INFO, "resume: %s", change)
     return checked(cfg), run_dir, resumed
-
-
-def checked(cfg: RunConfig) -> RunConfig:
-    """`cfg` after the checks that need this layer (the fault spec)."""
-    try:
-        parse_faults(cfg.fault_injection)
-    except ValueError as exc:
-        raise ConfigError(f"run-config key 'fault-injection': {exc}") from exc
-    return cfg
 
 
 def check_round_size(cfg: RunConfig, num_nodes: int) -> None:
