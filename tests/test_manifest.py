@@ -123,3 +123,23 @@ def test_manifests_with_repeated_or_foreign_ids_are_refused(tmp_path):
     with pytest.raises(ManifestError, match="not those of partition 1"):
         runtime.shard({"data-path": str(tmp_path / "foreign.json")})
     assert runtime.shard({"data-path": str(path)})[0] == 1  # its own items: accepted
+
+
+def test_the_server_knows_holdings_from_the_partition_summary(tmp_path, capsys):
+    from fssuavl_app.fl.server import holdings_of
+    from fssuavl_app.runs.config import ConfigError
+
+    out = tmp_path / "shards"
+    assert partition_main(["--num-clients", "4", "--out", str(out), "--app", str(tmp_path),
+                           "--run-config", OVERRIDE, "--run-config", "frac-image-only=0.25"]) == 0
+    cfg = RunConfig.from_run_config({**TINY, "frac-image-only": 0.25})
+    shards = partition_for(cfg, open_run_sources(cfg), 4)
+    from_partition = holdings_of(cfg, shards, 4)
+    with_summary = RunConfig.from_run_config({**TINY, "frac-image-only": 0.25,
+                                              "partition-summary": str(out / "summary.json")})
+    assert holdings_of(with_summary, shards, 4) == from_partition
+    image_only = [k for k, s in enumerate(shards) if s.role == "image"]
+    assert image_only and all(from_partition[k]["audio"] == 0 < from_partition[k]["image"]
+                              for k in image_only)
+    with pytest.raises(ConfigError, match="lists 4 clients, the nodes report 5"):
+        holdings_of(with_summary, shards, 5)

@@ -148,3 +148,15 @@ def test_robust_aggregation_resists_one_poisoned_update(task_identity, capsys):
               + ", ".join(f"{k} {v:.3f}" for k, v in distances.items()))
     assert distances["fedavg"] > 50
     assert all(distances[k] < 0.5 for k in ("median", "trimmed-mean", "krum"))
+
+
+def test_max_client_examples_caps_what_one_reply_may_claim(task_identity, caplog):
+    # 15 examples each; the cap of 12 leaves every reply out: the round keeps the model
+    strategy = _strategy(2, max_examples=12)
+    arrays, _ = _aggregate(strategy, [_reply(p, _arrays(1.0), _metrics(p)) for p in (0, 1)])
+    assert arrays is None
+    assert "more than max-client-examples=12" in caplog.text
+    # a cap above the claims lets them through
+    arrays, metrics = _aggregate(_strategy(2, max_examples=15),
+                                 [_reply(p, _arrays(1.0), _metrics(p)) for p in (0, 1)])
+    assert np.allclose(arrays["w"], 1.0) and int(metrics["num-examples"]) == 30

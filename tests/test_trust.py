@@ -194,3 +194,31 @@ def test_a_kill_during_checkpoint_writes_leaves_the_last_whole_round_loadable(tm
         last = latest_checkpoint(run)  # checksum-verified
         assert last is not None and last.round == list_checkpoints(run)[-1][0] >= 1 + attempt
         assert build_model(last.model_args).load_state_dict(last.state_dict)
+
+
+class _TwoNodesOnePartition:
+    """A Grid whose two nodes both claim partition 0 (one manifest given to two SuperNodes)."""
+
+    def get_node_ids(self):
+        return [11, 12]
+
+    def send_and_receive(self, messages, timeout=None):
+        from flwr.app import Message, MetricRecord, RecordDict
+
+        return [Message(content=RecordDict({"metrics": MetricRecord(
+            {"partition-id": 0, "num-partitions": 2})}), reply_to=m) for m in messages]
+
+
+def test_a_duplicated_manifest_stops_the_run_before_its_folder_exists(tmp_path, task_identity):
+    from flwr.app import Context, RecordDict
+
+    from fssuavl_app.fl.server import run_server
+
+    from .tiny import TINY
+
+    context = Context(run_id=1, node_id=0, node_config={}, state=RecordDict(),
+                      run_config={**TINY, "output-dir": str(tmp_path / "runs"),
+                                  "run-name": "dup"})
+    with pytest.raises(RuntimeError, match="two nodes claim partition 0"):
+        run_server(_TwoNodesOnePartition(), context)
+    assert not (tmp_path / "runs" / "dup").exists()

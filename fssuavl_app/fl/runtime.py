@@ -49,8 +49,8 @@ def partition_of(node_config: Mapping[str, Any]) -> tuple[int, int]:
         pid, count = int(node_config["partition-id"]), int(node_config["num-partitions"])
     except KeyError as exc:
         raise ValueError(f"node config lacks {exc.args[0]!r}; start the SuperNode with "
-                         "--node-config 'data-path=<client manifest>' (see fssuavl-partition) "
-                         "or 'partition-id=K num-partitions=N'") from exc
+                         "--node-config \"data-path='<client manifest>'\" (see fssuavl-partition) "
+                         "or --node-config \"partition-id=K num-partitions=N\"") from exc
     if not 0 <= pid < count:
         raise ValueError(f"partition-id {pid} is outside 0..{count - 1}")
     return pid, count

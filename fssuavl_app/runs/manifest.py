@@ -2,7 +2,7 @@
 
 `fssuavl-partition` writes `client-NNNN.json` per client (same partition
 logic and seed as the simulation) and a summary. A SuperNode started with
-`--node-config "data-path=<manifest>"` trains on exactly the items it lists,
+`--node-config "data-path='<manifest>'"` trains on exactly the items it lists,
 found by their dataset-relative ids in the node's own copy of the data
 (`image-root` / `audio-root` in the node config override the run config's).
 """
