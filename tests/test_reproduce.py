@@ -112,3 +112,30 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert code == 0 and "Plan: 6 runs (3 presets x 2 seeds, quick scale)" in printed
     assert "quick-fig4a-r18-audio-on-050pct-s1" in printed
     assert not (tmp_path / "out").exists()
+
+
+def test_figure4_report_uses_the_runs_that_stand_for_0_and_100_percent(tmp_path):
+    from PIL import Image
+
+    from fssuavl_app.evaluate.reproduction import write_report
+
+    targets = stems_of(["table2", "figure4a"], ["r18"], [0, 30, 100])
+    runs = plan(targets, 2, "quick")
+    top1 = {"fvssl-r18-simclr": 0.40, "fig4a-r18-audio-on-030pct": 0.50,
+            "fssuavl-r18-simclr": 0.60}
+    for run in runs:
+        (tmp_path / "eval" / run.name).mkdir(parents=True)
+        results = [{"protocol": "knn", "task": "shapes", "mode": "V", "round": r,
+                    "top1": (0.3 if r == 0 else top1[run.stem]) + 0.01 * run.seed}
+                   for r in (0, 5)]
+        (tmp_path / "eval" / run.name / "results.json").write_text(
+            json.dumps({"results": results}))
+    stems = [s for group in targets.values() for s in group]
+    report = write_report(tmp_path, targets, runs, canonical_stems(stems, "quick")).read_text()
+    figure = report[report.index("### Figure 4a"):]
+    # the 0% and 100% rows come from the FVSSL and FSSUAVL runs (same settings, run once)
+    for stem, mean in (("000pct", "40.5"), ("030pct", "50.5"), ("100pct", "60.5")):
+        assert f"| fig4a-r18-audio-on-{stem} | {mean} ± 0.7" in figure
+    assert "![Figure 4](figure4.png)" in report
+    width, height = Image.open(tmp_path / "figure4.png").size
+    assert width < 1.5 * height  # one panel: Figure 4b was not asked for

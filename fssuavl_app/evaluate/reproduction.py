@@ -124,9 +124,11 @@ def figure4(trained: dict, path: Path) -> Path | None:
             series[(m["side"], col)].append((int(m["pct"]), summarize(list(values.values()))))
     if not series:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), squeeze=False)
-    for ax, side, title in ((axes[0][0], "a", "4a: images everywhere, audio added"),
-                            (axes[0][1], "b", "4b: audio everywhere, images added")):
+    titles = {"a": "4a: images everywhere, audio added", "b": "4b: audio everywhere, images added"}
+    sides = sorted({side for side, _ in series})  # only the panels that were run
+    fig, axes = plt.subplots(1, len(sides), figsize=(5.5 * len(sides), 4), squeeze=False)
+    for ax, side in zip(axes[0], sides, strict=True):
+        title = titles[side]
         for (s, col), points in sorted(series.items()):
             if s != side:
                 continue
