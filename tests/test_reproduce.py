@@ -139,3 +139,40 @@ def test_figure4_report_uses_the_runs_that_stand_for_0_and_100_percent(tmp_path)
     assert "![Figure 4](figure4.png)" in report
     width, height = Image.open(tmp_path / "figure4.png").size
     assert width < 1.5 * height  # one panel: Figure 4b was not asked for
+
+
+def test_an_evaluation_is_redone_when_the_run_went_on_or_the_request_changed(tmp_path,
+                                                                          monkeypatch):
+    import fssuavl_app.cli.evaluate as evaluate_cli
+    from fssuavl_app.cli.reproduce import PlannedRun, evaluate_all
+
+    calls = []
+
+    def fake_evaluate(argv):
+        calls.append(argv[argv.index("--rounds") + 1])
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True)
+        (out / "results.json").write_text("{}")
+        return 0
+
+    monkeypatch.setattr(evaluate_cli, "main", fake_evaluate)
+    run = PlannedRun("fssuavl-r18-simclr", 0, "quick")
+    run_dir = tmp_path / "runs" / run.name
+    run_dir.mkdir(parents=True)
+
+    def checkpoint(r: int) -> None:
+        for ext in ("json", "safetensors"):
+            (run_dir / f"round-{r:04d}.{ext}").write_text("{}")
+
+    for r in range(6):
+        checkpoint(r)
+    evaluate_all([run], tmp_path, ["synthetic-shapes"], ["knn"], [])
+    evaluate_all([run], tmp_path, ["synthetic-shapes"], ["knn"], [])  # done: skipped
+    assert calls == ["0,5"]
+    for r in range(6, 11):  # the run was resumed to 10 rounds: round 5's figures are stale
+        checkpoint(r)
+    evaluate_all([run], tmp_path, ["synthetic-shapes"], ["knn"], [])
+    evaluate_all([run], tmp_path, ["synthetic-shapes"], ["knn", "linear"], [])  # more protocols
+    assert calls == ["0,5", "0,10", "0,10"]
+    assert json.loads((tmp_path / "eval" / run.name / "evaluated.json").read_text())[
+        "protocols"] == ["knn", "linear"]

@@ -259,7 +259,11 @@ def evaluate_all(runs: list[PlannedRun], out: Path, tasks: list[str], protocols:
     for i, run in enumerate(runs, 1):
         run_dir = out / "runs" / run.name
         target = out / "eval" / run.name
-        if (target / "results.json").exists():
+        # what this evaluation must have scored: a run resumed to more rounds, or other tasks,
+        # protocols or options, make an earlier evaluation stale
+        request = {"rounds": [0, last_round(run_dir)], "tasks": tasks, "protocols": protocols,
+                   "eval-args": eval_args}
+        if _evaluated(target) == request:
             continue
         print(f"[eval {i}/{len(runs)}] {run.name}: {', '.join(protocols)} on "
               f"{', '.join(tasks)}", flush=True)
@@ -271,7 +275,21 @@ def evaluate_all(runs: list[PlannedRun], out: Path, tasks: list[str], protocols:
                               *eval_args])
         if code != 0:
             raise ReproduceError(f"fssuavl-evaluate failed on {run_dir} (exit {code})")
+        (tmp / EVALUATED).write_text(json.dumps(request))
+        shutil.rmtree(target, ignore_errors=True)  # a stale evaluation
         tmp.replace(target)
+
+
+EVALUATED = "evaluated.json"  # beside results.json: the request it answers
+
+
+def _evaluated(target: Path) -> dict | None:
+    """The request an earlier evaluation answered (None: none, or from before the stamp)."""
+    try:
+        return json.loads((target / EVALUATED).read_text()) if (target / "results.json"
+                                                                ).exists() else None
+    except (OSError, ValueError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
