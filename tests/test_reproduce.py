@@ -176,3 +176,30 @@ def test_an_evaluation_is_redone_when_the_run_went_on_or_the_request_changed(tmp
     assert calls == ["0,5", "0,10", "0,10"]
     assert json.loads((tmp_path / "eval" / run.name / "evaluated.json").read_text())[
         "protocols"] == ["knn", "linear"]
+
+
+def test_each_architecture_is_compared_with_its_own_untrained_encoder(tmp_path):
+    from fssuavl_app.evaluate.reproduction import write_report
+
+    targets = stems_of(["table2"], ["r18", "vit"], [])
+    runs = plan(targets, 2, "quick")
+    # the ViT starts lower than the ResNet and learns; the ResNet falls below its start
+    untrained = {"r18": 0.60, "vit": 0.20}
+    trained = {"r18": 0.50, "vit": 0.40}
+    for run in runs:
+        tag = "vit" if "-vit-" in run.stem else "r18"
+        (tmp_path / "eval" / run.name).mkdir(parents=True)
+        results = [{"protocol": "knn", "task": "shapes", "mode": "V", "round": r,
+                    "top1": (untrained if r == 0 else trained)[tag] + 0.01 * run.seed}
+                   for r in (0, 5)]
+        (tmp_path / "eval" / run.name / "results.json").write_text(
+            json.dumps({"results": results}))
+    report = write_report(tmp_path, targets, runs).read_text()
+    assert "| untrained encoder (round 0), r18 | 60.5" in report
+    assert "| untrained encoder (round 0), vit | 20.5" in report
+    assert "| fssuavl-r18-simclr | 50.5 ± 0.7 [" in report  # below its own baseline
+    row = next(line for line in report.splitlines() if line.startswith("| fssuavl-r18-simclr"))
+    assert row.endswith("† |")
+    row = next(line for line in report.splitlines() if line.startswith("| fssuavl-vit-simclr"))
+    assert "†" not in row  # above the ViT's own untrained encoder (not the ResNet's 60.5)
+    assert json.loads((tmp_path / "report.json").read_text())["untrained"]["vit"]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..runs.checkpoint import list_checkpoints
 from ..runs.clock import duration
+from ..runs.files import write_json_atomic
 from ..runs.presets import ARCH_TAGS, SCALES, TARGETS, experiments
 from ..runs.rundir import read_metrics
 from .args import at_least
@@ -204,17 +205,17 @@ def run_all(runs: list[PlannedRun], out: Path, flower: Flower, extra: str,
                   flush=True)
             run_id = flower.submit(run_config_text(run, runs_dir, extra, resume))
             state[run.name] = run_id
-            state_path.write_text(json.dumps(state, indent=1))
+            write_json_atomic(state_path, state)
         try:
             status = wait(flower, run_id, run_dir, lambda m: progress.line(
                 i, len(runs), run, rounds, m), poll)
         except KeyboardInterrupt:
             flower.stop(run_id)
             state.pop(run.name, None)
-            state_path.write_text(json.dumps(state, indent=1))
+            write_json_atomic(state_path, state)
             raise
         state.pop(run.name, None)
-        state_path.write_text(json.dumps(state, indent=1))
+        write_json_atomic(state_path, state)
         if status != "finished:completed" or last_round(run_dir) < rounds:
             raise ReproduceError(f"{run.name} ended as {status} at round {last_round(run_dir)}; "
                                  f"its ServerApp log ends:\n{flower.log_tail(run_id)}")

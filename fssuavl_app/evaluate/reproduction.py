@@ -16,6 +16,7 @@ import json
 import re
 from collections import defaultdict
 from pathlib import Path
+from ..runs.files import write_atomic, write_json_atomic
 from ..runs.presets import ARCH_TAGS, TARGETS
 from .report import PROTOCOL_NAMES
 from .stats import paired_test, summarize
@@ -29,17 +30,23 @@ def _column_name(col: Column) -> str:
     return f"{PROTOCOL_NAMES.get(protocol, protocol)} {task} ({mode})"
 
 
+def arch_tag(stem: str) -> str:
+    """The architecture tag of a preset name ("r18", "vit"; "" when it names none)."""
+    return next((t for t in ARCH_TAGS if f"-{t}-" in f"-{stem}-"), "")
+
+
 def collect(out: Path, runs) -> tuple[dict, dict]:
-    """({stem: {column: {seed: top1}}} at the last round, {column: {seed: top1}} at round 0)."""
+    """({stem: {column: {seed: top1}}} at the last round, {arch tag: {column: {seed: top1}}}
+    at round 0: each architecture's untrained encoder is its own baseline)."""
     trained: dict = defaultdict(lambda: defaultdict(dict))
-    untrained: dict = defaultdict(dict)
+    untrained: dict = defaultdict(lambda: defaultdict(dict))
     for run in runs:
         results = json.loads((out / "eval" / run.name / "results.json").read_text())["results"]
         last = max(r["round"] for r in results)
         for r in results:
             col = (r["protocol"], r["task"], r["mode"])
             if r["round"] == 0:
-                untrained[col][run.seed] = r["top1"]
+                untrained[arch_tag(run.stem)][col][run.seed] = r["top1"]
             if r["round"] == last:
                 trained[run.stem][col][run.seed] = r["top1"]
     return trained, untrained
@@ -59,9 +66,9 @@ def _cell(values: dict[int, float], baseline: dict[int, float], partner: dict[in
 
 
 def target_table(title: str, stems: list[str], partners: dict[str, str], trained: dict,
-                 untrained: dict) -> list[str]:
-    """One target as Markdown: a row per method plus the untrained baseline, and a line per
-    comparison with the paired test's numbers."""
+                 untrained_by_arch: dict) -> list[str]:
+    """One target as Markdown: a row per method plus the untrained baseline (one per
+    architecture), and a line per comparison with the paired test's numbers."""
     columns = list(dict.fromkeys(c for s in stems for c in trained.get(s, {})))
     seeds = sorted({seed for s in stems for c in trained.get(s, {}).values() for seed in c})
     lines = [f"### {title}", "", f"Top-1 (%) over {len(seeds)} seed(s) {seeds}: mean ± std "
@@ -69,11 +76,16 @@ def target_table(title: str, stems: list[str], partners: dict[str, str], trained
              "over seeds); `†`: not above the untrained encoder.", ""]
     lines.append("| Method | " + " | ".join(_column_name(c) for c in columns) + " |")
     lines.append("|" + " --- |" * (len(columns) + 1))
-    lines.append("| untrained encoder (round 0) | " + " | ".join(
-        summarize(list(untrained[c].values())).cell() if untrained.get(c) else ""
-        for c in columns) + " |")
+    tags = list(dict.fromkeys(arch_tag(s) for s in stems))
+    for tag in tags:
+        base = untrained_by_arch.get(tag, {})
+        label = "untrained encoder (round 0)" + (f", {tag}" if len(tags) > 1 else "")
+        lines.append(f"| {label} | " + " | ".join(
+            summarize(list(base[c].values())).cell() if base.get(c) else "" for c in columns)
+            + " |")
     for stem in stems:
         partner = partners.get(stem)
+        untrained = untrained_by_arch.get(arch_tag(stem), {})
         cells = []
         for c in columns:
             values = trained.get(stem, {}).get(c)
@@ -97,7 +109,8 @@ def target_table(title: str, stems: list[str], partners: dict[str, str], trained
                          f"p = {test.p_value:.3f}: {verdict})")
     for stem in stems:
         for c in columns:
-            values, base = trained.get(stem, {}).get(c), untrained.get(c)
+            values = trained.get(stem, {}).get(c)
+            base = untrained_by_arch.get(arch_tag(stem), {}).get(c)
             if values and base:
                 common = sorted(set(values) & set(base))
                 test = paired_test([values[s] for s in common], [base[s] for s in common])
@@ -169,9 +182,9 @@ def write_report(out: Path, targets: dict[str, list[str]], runs,
                 plot := figure4(trained, out / "figure4.png")) is not None:
             lines += [f"![Figure 4]({plot.name})", ""]
     path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
+    write_atomic(path, ("\n".join(lines) + "\n").encode())
     data = {stem: {_column_name(c): v for c, v in cols.items()} for stem, cols in trained.items()}
-    (out / "report.json").write_text(json.dumps(
-        {"trained": data, "untrained": {_column_name(c): v for c, v in untrained.items()}},
-        indent=1, default=str))
+    write_json_atomic(out / "report.json", {
+        "trained": data, "untrained": {tag: {_column_name(c): v for c, v in cols.items()}
+                                       for tag, cols in untrained.items()}})
     return path
