@@ -203,3 +203,37 @@ def test_each_architecture_is_compared_with_its_own_untrained_encoder(tmp_path):
     row = next(line for line in report.splitlines() if line.startswith("| fssuavl-vit-simclr"))
     assert "†" not in row  # above the ViT's own untrained encoder (not the ResNet's 60.5)
     assert json.loads((tmp_path / "report.json").read_text())["untrained"]["vit"]
+
+
+def test_an_unreachable_superlink_keeps_the_run_in_flight_for_the_next_call(tmp_path):
+    from fssuavl_app.cli.reproduce import STATE, PlannedRun, ReproduceError, run_all, wait
+
+    class Unreachable:
+        """A SuperLink that took the run and then stopped answering."""
+
+        def __init__(self):
+            self.submitted = 0
+
+        def submit(self, run_config):
+            self.submitted += 1
+            return "77"
+
+        def status(self, run_id):
+            return None
+
+        def log_tail(self, run_id):
+            return ""
+
+    # one missed poll is not the end of a run: a later answer is waited for
+    answers = iter([None, None, "running", "finished:completed"])
+    flaky = type("Flaky", (), {"status": lambda self, run_id: next(answers)})()
+    assert wait(flaky, "1", tmp_path, lambda m: "", poll=0) == "finished:completed"
+
+    flower = Unreachable()
+    run = PlannedRun("fssuavl-r18-simclr", 0, "quick")
+    with pytest.raises(ReproduceError, match="ended as unknown"):
+        run_all([run], tmp_path, flower, "", None, poll=0)
+    # the run may still be going on the SuperLink: the entry stays, so the next call asks
+    # about it (and waits while it runs) instead of starting the same run directory twice
+    assert json.loads((tmp_path / STATE).read_text()) == {run.name: "77"}
+    assert flower.submitted == 1

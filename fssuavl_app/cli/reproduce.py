@@ -123,10 +123,10 @@ class Flower:
 
     def status(self, run_id: str) -> str | None:
         """`finished:completed`, ... or None when the SuperLink does not know the run."""
-        done = self._call("list", [], ["--run-id", run_id, "--format", "json"])
         try:
+            done = self._call("list", [], ["--run-id", run_id, "--format", "json"])
             return json.loads(done.stdout)["runs"][0]["status"]
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, subprocess.TimeoutExpired):
             return None
 
     def log_tail(self, run_id: str, chars: int = 3000) -> str:
@@ -214,26 +214,32 @@ def run_all(runs: list[PlannedRun], out: Path, flower: Flower, extra: str,
             state.pop(run.name, None)
             write_json_atomic(state_path, state)
             raise
-        state.pop(run.name, None)
-        write_json_atomic(state_path, state)
+        if status.startswith("finished"):  # else the SuperLink may still run it: the next call
+            state.pop(run.name, None)       # checks again instead of starting it twice
+            write_json_atomic(state_path, state)
         if status != "finished:completed" or last_round(run_dir) < rounds:
             raise ReproduceError(f"{run.name} ended as {status} at round {last_round(run_dir)}; "
                                  f"its ServerApp log ends:\n{flower.log_tail(run_id)}")
         progress.finished(rounds, read_metrics(run_dir))
 
 
-def wait(flower: Flower, run_id: str, run_dir: Path, line, poll: float) -> str:
-    """Poll until the run finishes, printing a progress line whenever a round lands."""
-    shown = None
+def wait(flower: Flower, run_id: str, run_dir: Path, line, poll: float, misses: int = 12
+         ) -> str:
+    """Poll until the run finishes, printing a progress line whenever a round lands; "unknown"
+    after `misses` polls in a row that got no status (SuperLink unreachable or restarted)."""
+    shown, missed = None, 0
     while True:
         status = flower.status(run_id)
+        missed = missed + 1 if status is None else 0
         metrics = read_metrics(run_dir) if (run_dir / "metrics.jsonl").exists() else []
         text = line(metrics)
         if text != shown:
             print(text, flush=True)
             shown = text
-        if status is None or status.startswith("finished"):
-            return status or "unknown"
+        if missed >= misses:
+            return "unknown"
+        if status is not None and status.startswith("finished"):
+            return status
         time.sleep(poll)
 
 
