@@ -306,11 +306,15 @@ def resumed_config(given: Mapping[str, Any], stored: Mapping[str, Any]
         old, new = merged[key], current[key]
         if old == new:
             continue
-        if key in RESUMABLE_KEYS:
+        # a schedule over rounds spans num-server-rounds: more rounds would change every lr
+        schedule_spans_rounds = key == "num-server-rounds" and merged["lr-schedule"] != "constant"
+        if key in RESUMABLE_KEYS and not schedule_spans_rounds:
             merged[key] = new
             changes.append(f"{key}: {old!r} -> {new!r}")
         else:
-            refused.append(f"{key!r} is {old!r} in the stored run and {new!r} now")
+            refused.append(f"{key!r} is {old!r} in the stored run and {new!r} now"
+                           + (f" (lr-schedule={merged['lr-schedule']!r} spans the rounds)"
+                              if schedule_spans_rounds else ""))
     if refused:
         raise ConfigError(f"resume={given.get('resume')!r}: " + "; ".join(refused) + ". These "
                           "change what is learned or the model's shape: resume without them, "
