@@ -158,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     if any(len(members) > 1 for members in groups.values()):
         trained, untrained = monitor_by_seed(groups)
         labels = list(groups)
+        # labels name no preset, so one baseline row ("" = no architecture tag) stands for all
         parts += target_table("kNN monitor over seeds", labels,
-                              {label: labels[0] for label in labels[1:]}, trained, untrained)
+                              {label: labels[0] for label in labels[1:]}, trained,
+                              {"": untrained})
     text = "\n".join(parts)
     print(text)
     if args.out:
