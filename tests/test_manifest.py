@@ -143,3 +143,15 @@ def test_the_server_knows_holdings_from_the_partition_summary(tmp_path, capsys):
                               for k in image_only)
     with pytest.raises(ConfigError, match="lists 4 clients, the nodes report 5"):
         holdings_of(with_summary, shards, 5)
+
+
+def test_the_missing_node_config_hint_pastes_into_flower_as_it_is():
+    from flwr.common.config import parse_config_args
+
+    with pytest.raises(ValueError, match="lacks 'partition-id'") as caught:
+        partition_of({})
+    hints = re.findall(r'--node-config "([^"]+)"', str(caught.value))
+    assert len(hints) == 2  # the manifest form and the partition form
+    assert parse_config_args([hints[0]]) == {"data-path": "<client manifest>"}
+    filled = hints[1].replace("=K", "=0").replace("=N", "=2")
+    assert parse_config_args([filled]) == {"partition-id": 0, "num-partitions": 2}
