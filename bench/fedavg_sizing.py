@@ -1,6 +1,6 @@
 """Learning curve of a run config without Flower: the same clients, views and FedAvg in one process.
 
-    python bench/fedavg_sizing.py --rounds 12 --set "lr=0.06 eval-every=3"
+    python bench/fedavg_sizing.py --set "num-server-rounds=12 eval-every=3" --seeds 0,1,2
 
 Samples clients as the strategy does (seeded by seed and round), trains each
 with the ClientApp's own training step and seeds, averages weights by
@@ -14,6 +14,7 @@ to a Flower run (Flower sums the weights in float32 arrays), the same dynamics.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -34,38 +35,42 @@ def parse_overrides(text: str) -> dict:
     return parse_config_args([text]) if text.strip() else {}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", default="", help="run-config overrides 'k=v ...'")
-    parser.add_argument("--clients", type=int, default=100, help="number of clients (100)")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    cfg = RunConfig.from_run_config(parse_overrides(args.set))
+def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, float]:
+    """Train `cfg` as FedAvg in this process, printing each monitor report; returns the last
+    round's kNN top-1 gain over round 0 per modality ({"image": ..., "audio": ...})."""
     sources = open_run_sources(cfg)
-    shards = partition_for(cfg, sources, args.clients)
+    shards = partition_for(cfg, sources, clients)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model_args())
     pipeline = InputPipeline(cfg.input_spec())
     started = time.perf_counter()
     monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed)
+    full = (KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, 0, cfg.seed)
+            if full_bank and cfg.knn_max_samples else None)
     prep = time.perf_counter() - started
     samples, train_seconds, monitor_seconds = 0, 0.0, 0.0
+    reports: list[dict[str, float]] = []
 
     def report(r: int) -> None:
         nonlocal monitor_seconds
         t = time.perf_counter()
         knn = monitor(model)
         monitor_seconds += time.perf_counter() - t
-        print(f"round {r:3d}: kNN image {knn['knn-image-top1']:.3f} audio "
-              f"{knn['knn-audio-top1']:.3f}; {samples} samples trained, {train_seconds:.0f} s "
-              f"training, {monitor_seconds:.0f} s monitor", flush=True)
+        reports.append(knn)
+        extra = ""
+        if full is not None:
+            whole = full(model)
+            extra = (f" (full bank: image {whole['knn-image-top1']:.3f} audio "
+                     f"{whole['knn-audio-top1']:.3f})")
+        print(f"seed {cfg.seed} round {r:3d}: kNN image {knn['knn-image-top1']:.3f} audio "
+              f"{knn['knn-audio-top1']:.3f}{extra}; {samples} samples trained, "
+              f"{train_seconds:.0f} s training, {monitor_seconds:.0f} s monitor", flush=True)
 
     report(0)
     for r in range(1, cfg.num_server_rounds + 1):
         start = {k: v.clone() for k, v in model.state_dict().items()}
         total, weighted = 0, None
-        for pid in sample_partitions(range(args.clients), cfg.fraction_train, cfg.seed, r):
+        for pid in sample_partitions(range(clients), cfg.fraction_train, cfg.seed, r):
             data, _ = load_shard(sources, shards[pid], cfg.max_clip_seconds)
             model.load_state_dict(start)
             t = time.perf_counter()
@@ -82,8 +87,38 @@ def main() -> None:
         model.load_state_dict({k: (v / total).to(start[k].dtype) for k, v in weighted.items()})
         if r % cfg.eval_every == 0 or r == cfg.num_server_rounds:
             report(r)
-    print(f"monitor inputs prepared in {prep:.0f} s; {samples} samples in {train_seconds:.0f} s "
-          f"= {samples / max(train_seconds, 1e-9):.1f} samples/s ({args.threads} threads)")
+    print(f"seed {cfg.seed}: monitor inputs prepared in {prep:.0f} s; {samples} samples in "
+          f"{train_seconds:.0f} s = {samples / max(train_seconds, 1e-9):.1f} samples/s "
+          f"({torch.get_num_threads()} threads)")
+    return {m: reports[-1][f"knn-{m}-top1"] - reports[0][f"knn-{m}-top1"]
+            for m in ("image", "audio")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", default="", help="run-config overrides 'k=v ...'")
+    parser.add_argument("--seeds", default="",
+                        help="comma-separated seeds, each a run (default: the config's seed); "
+                             "the gains over round 0 are summarised across them")
+    parser.add_argument("--clients", type=int, default=100, help="number of clients (100)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--full-bank", action="store_true",
+                        help="also score every report on the whole training split as kNN bank")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    overrides = parse_overrides(args.set)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()] or [None]
+    gains = []
+    for seed in seeds:
+        given = overrides if seed is None else {**overrides, "seed": seed}
+        gains.append(learning_curve(RunConfig.from_run_config(given), args.clients,
+                                    args.full_bank))
+    for m in ("image", "audio"):
+        values = [g[m] for g in gains]
+        print(f"last-round kNN top-1 gain over round 0, {m}: "
+              + ", ".join(f"{v:+.3f}" for v in values)
+              + (f" (mean {statistics.mean(values):+.3f}, min {min(values):+.3f})"
+                 if len(values) > 1 else ""))
 
 
 if __name__ == "__main__":
