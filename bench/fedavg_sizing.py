@@ -20,6 +20,7 @@ import time
 import torch
 
 from fssuavl_app.core.inputs import InputPipeline
+from fssuavl_app.core.modalities import MODALITIES
 from fssuavl_app.core.models import build_model
 from fssuavl_app.core.train import client_generator, train_locally
 from fssuavl_app.data import load_shard
@@ -35,6 +36,11 @@ def parse_overrides(text: str) -> dict:
     return parse_config_args([text]) if text.strip() else {}
 
 
+def top1_text(knn: dict[str, float]) -> str:
+    """'image 0.150 audio 0.512' from a monitor report."""
+    return " ".join(f"{m.name} {knn[m.knn_metric(1)]:.3f}" for m in MODALITIES)
+
+
 def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, float]:
     """Train `cfg` as FedAvg in this process, printing each monitor report; returns the last
     round's kNN top-1 gain over round 0 per modality ({"image": ..., "audio": ...})."""
@@ -45,8 +51,10 @@ def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, f
     pipeline = InputPipeline(cfg.input_spec())
     started = time.perf_counter()
     monitor = KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed)
+    capped = cfg.knn_max_samples and any(len(src.labels("train")) > cfg.knn_max_samples
+                                         for src in sources.values())
     full = (KnnMonitor(sources, pipeline, cfg.knn_k, cfg.knn_t, 0, cfg.seed)
-            if full_bank and cfg.knn_max_samples else None)
+            if full_bank and capped else None)  # uncapped: the monitor's bank is already whole
     prep = time.perf_counter() - started
     samples, train_seconds, monitor_seconds = 0, 0.0, 0.0
     reports: list[dict[str, float]] = []
@@ -57,14 +65,10 @@ def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, f
         knn = monitor(model)
         monitor_seconds += time.perf_counter() - t
         reports.append(knn)
-        extra = ""
-        if full is not None:
-            whole = full(model)
-            extra = (f" (full bank: image {whole['knn-image-top1']:.3f} audio "
-                     f"{whole['knn-audio-top1']:.3f})")
-        print(f"seed {cfg.seed} round {r:3d}: kNN image {knn['knn-image-top1']:.3f} audio "
-              f"{knn['knn-audio-top1']:.3f}{extra}; {samples} samples trained, "
-              f"{train_seconds:.0f} s training, {monitor_seconds:.0f} s monitor", flush=True)
+        extra = f" (full bank: {top1_text(full(model))})" if full is not None else ""
+        print(f"seed {cfg.seed} round {r:3d}: kNN {top1_text(knn)}{extra}; {samples} samples "
+              f"trained, {train_seconds:.0f} s training, {monitor_seconds:.0f} s monitor",
+              flush=True)
 
     report(0)
     for r in range(1, cfg.num_server_rounds + 1):
@@ -90,8 +94,8 @@ def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, f
     print(f"seed {cfg.seed}: monitor inputs prepared in {prep:.0f} s; {samples} samples in "
           f"{train_seconds:.0f} s = {samples / max(train_seconds, 1e-9):.1f} samples/s "
           f"({torch.get_num_threads()} threads)")
-    return {m: reports[-1][f"knn-{m}-top1"] - reports[0][f"knn-{m}-top1"]
-            for m in ("image", "audio")}
+    return {m.name: reports[-1][m.knn_metric(1)] - reports[0][m.knn_metric(1)]
+            for m in MODALITIES}
 
 
 def main() -> None:
@@ -113,9 +117,9 @@ def main() -> None:
         given = overrides if seed is None else {**overrides, "seed": seed}
         gains.append(learning_curve(RunConfig.from_run_config(given), args.clients,
                                     args.full_bank))
-    for m in ("image", "audio"):
-        values = [g[m] for g in gains]
-        print(f"last-round kNN top-1 gain over round 0, {m}: "
+    for m in MODALITIES:
+        values = [g[m.name] for g in gains]
+        print(f"last-round kNN top-1 gain over round 0, {m.name}: "
               + ", ".join(f"{v:+.3f}" for v in values)
               + (f" (mean {statistics.mean(values):+.3f}, min {min(values):+.3f})"
                  if len(values) > 1 else ""))
