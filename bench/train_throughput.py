@@ -10,6 +10,14 @@ pipeline and bookkeeping cost. Samples/s counts samples, each with two views.
     python bench/train_throughput.py                      # the app's default run config
     python bench/train_throughput.py --input-size 128 --batch-size 256 --batches 40  # GPU
     python bench/train_throughput.py --arch vit --input-size 128 --batch-size 256 --compile
+    python bench/train_throughput.py --convs torchvision  # without the small-map convolutions
+
+What an AVX2-only CPU runs can be had on an AVX-512 one by forcing the
+kernels down (the small-map convolutions matter most there, see
+`core/archs/small_maps.py`):
+
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+      python bench/train_throughput.py --convs torchvision
 
 The encoder-only loop uses the same precision (bf16 autocast on CUDA by
 default), memory format and compiled module as the ClientApp path.
@@ -22,6 +30,7 @@ import time
 
 import torch
 
+from fssuavl_app.core.archs.small_maps import with_torch_convs
 from fssuavl_app.core.devices import pick_device
 from fssuavl_app.core.inputs import InputPipeline, InputSpec
 from fssuavl_app.core.methods.simclr import nt_xent
@@ -86,6 +95,9 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--channels-last", default="auto", choices=("auto", "on", "off"))
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--convs", default="small-map", choices=("small-map", "torchvision"),
+                        help="ResNet convolutions: the app's (tiny CPU maps as matmuls) or "
+                             "nn.Conv2d's own forward everywhere")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats; best is kept")
     args = parser.parse_args()
 
@@ -101,6 +113,8 @@ def main() -> None:
                              weight_decay=1e-4)  # SimCLR, tau 0.5
     reusable = reusable_model(ModelArgs(arch=args.arch, input_size=args.input_size), device,
                               speed)
+    if args.convs == "torchvision":
+        with_torch_convs(reusable.model)  # before the first call, so a compile sees it too
 
     # The bare loop gets the same batches, with views made once beforehand.
     g = torch.Generator(device=device).manual_seed(0)
@@ -119,8 +133,8 @@ def main() -> None:
     t_bare = min(bare_loop(reusable, views, settings, device, speed) for _ in range(args.repeats))
     samples = 2 * n  # images + audio clips, two views each
     print(f"device {device}, {args.arch}, input {args.input_size}x{args.input_size}, batch "
-          f"{args.batch_size}, {samples} samples ({n} images + {n} clips), {speed}, torch threads "
-          f"{torch.get_num_threads()}")
+          f"{args.batch_size}, {samples} samples ({n} images + {n} clips), {speed}, {args.convs} "
+          f"convolutions, torch threads {torch.get_num_threads()}")
     print(f"ClientApp training path : {samples / t_client:8.1f} samples/s ({t_client:.2f} s)")
     print(f"bare PyTorch loop       : {samples / t_bare:8.1f} samples/s ({t_bare:.2f} s)")
     print(f"ratio client/bare       : {t_bare / t_client:8.3f}")
