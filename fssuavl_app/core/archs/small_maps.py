@@ -38,8 +38,8 @@ class SmallMapConv2d(nn.Conv2d):
     """`nn.Conv2d` that multiplies matrices on CPU maps of at most `MAX_SMALL_MAP` pixels."""
 
     def _takes_small_path(self, x: torch.Tensor) -> bool:
-        return (x.device.type == "cpu" and x.ndim == 4 and x.shape[-2] * x.shape[-1] <= MAX_SMALL_MAP
-                and self.groups == 1 and self.padding_mode == "zeros"
+        return (x.device.type == "cpu" and x.ndim == 4
+                and x.shape[-2] * x.shape[-1] <= MAX_SMALL_MAP and self.groups == 1 and self.padding_mode == "zeros"
                 and not isinstance(self.padding, str))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
