@@ -39,7 +39,8 @@ class SmallMapConv2d(nn.Conv2d):
 
     def _takes_small_path(self, x: torch.Tensor) -> bool:
         return (x.device.type == "cpu" and x.ndim == 4
-                and x.shape[-2] * x.shape[-1] <= MAX_SMALL_MAP and self.groups == 1 and self.padding_mode == "zeros"
+                and x.shape[-2] * x.shape[-1] <= MAX_SMALL_MAP
+                and self.groups == 1 and self.padding_mode == "zeros"
                 and not isinstance(self.padding, str))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -53,7 +54,8 @@ class SmallMapConv2d(nn.Conv2d):
             return y[:, :, None, None]
         oh = _out_side(h, kh, self.stride[0], self.padding[0], self.dilation[0])
         ow = _out_side(w, kw, self.stride[1], self.padding[1], self.dilation[1])
-        cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # (N, C*kh*kw, L)
+        # (N, C*kh*kw, L) with L = oh * ow
+        cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
         y = self.weight.flatten(1) @ cols  # (N, O, L)
         if self.bias is not None:
             y = y + self.bias[:, None]
