@@ -18,6 +18,29 @@ def test_centre_crop_and_zero_padding():
     assert out[1].tolist() == [1, 2, 3, 4, 0, 0]  # short clip padded at the end
 
 
+def _naive_crop(row: torch.Tensor, length: int, start: int, clip: int) -> list[float]:
+    return [float(row[p]) if p < length else 0.0 for p in range(start, start + clip)]
+
+
+@pytest.mark.parametrize("width,clip", [(50, 20), (12, 20), (20, 20), (1, 5)])
+def test_centre_crops_match_a_per_row_reference(width, clip):
+    """Batches narrower than the clip too (every row short): zero-padded at the end."""
+    g = torch.Generator().manual_seed(width)
+    lengths = torch.randint(1, width + 1, (16,), generator=g)
+    lengths[0] = width
+    waves = torch.rand(16, width, generator=g)
+    waves[torch.arange(width)[None, :] >= lengths[:, None]] = 0.0  # padded as `stack` pads
+    out = crop_clips(waves, lengths, clip, random=False)
+    for row, length in enumerate(lengths.tolist()):
+        start = max(length - clip, 0) // 2
+        assert out[row].tolist() == pytest.approx(_naive_crop(waves[row], length, start, clip))
+
+
+def test_crop_of_an_empty_batch_width_is_silence():
+    out = crop_clips(torch.zeros(3, 0), torch.zeros(3, dtype=torch.int64), 4, random=True)
+    assert out.shape == (3, 4) and not out.any()
+
+
 def test_random_crops_stay_inside_and_vary():
     n, length, clip = 64, 100, 30
     waves = torch.arange(float(length)).repeat(n, 1)

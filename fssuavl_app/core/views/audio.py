@@ -24,7 +24,6 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import torch
-import torch.nn.functional as F
 
 from .draw import uniform
 
@@ -45,8 +44,12 @@ def crop_clips(waves: torch.Tensor, lengths: torch.Tensor, clip_samples: int, *,
         start = room // 2
     pos = start[:, None] + torch.arange(clip_samples, device=waves.device)[None, :]
     valid = pos < lengths[:, None]
-    padded = F.pad(waves, (0, clip_samples))  # so gathered positions stay in range
-    return torch.where(valid, padded.gather(1, pos), torch.zeros((), device=waves.device))
+    # Positions past the row's end are zeroed below, so clamping them (rather than padding
+    # a copy of the whole batch) only keeps the gather in range.
+    if waves.shape[1] == 0:
+        return torch.zeros(len(waves), clip_samples, dtype=waves.dtype, device=waves.device)
+    inside = pos.clamp(max=waves.shape[1] - 1)
+    return torch.where(valid, waves.gather(1, inside), torch.zeros((), device=waves.device))
 
 
 def _band_mask(n: int, length: int, max_width: int, device, generator) -> torch.Tensor:
