@@ -11,6 +11,7 @@ pipeline and bookkeeping cost. Samples/s counts samples, each with two views.
     python bench/train_throughput.py --input-size 128 --batch-size 256 --batches 40  # GPU
     python bench/train_throughput.py --arch vit --input-size 128 --batch-size 256 --compile
     python bench/train_throughput.py --convs torchvision  # without the small-map convolutions
+    python bench/train_throughput.py --convs torchvision --sgd loop  # the app before 2026-12-04
 
 What an AVX2-only CPU runs can be had on an AVX-512 one by forcing the
 kernels down (the small-map convolutions matter most there, see
@@ -26,6 +27,7 @@ default), memory format and compiled module as the ClientApp path.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import torch
@@ -42,6 +44,7 @@ from fssuavl_app.core.speed import (
     reset_peak_memory,
     resolve_speed,
     reusable_model,
+    sgd,
     to_input_format,
 )
 from fssuavl_app.core.train import LocalData, TrainSettings, train_locally
@@ -66,8 +69,8 @@ def client_path(reusable, data: LocalData, pipeline: InputPipeline, settings: Tr
 
 def bare_loop(reusable, views: list[torch.Tensor], settings: TrainSettings, device,
               speed: Speed) -> float:
-    optimiser = torch.optim.SGD(reusable.model.parameters(), lr=settings.lr,
-                                momentum=settings.momentum, weight_decay=settings.weight_decay)
+    optimiser = sgd(reusable.model.parameters(), settings.lr, settings.momentum,
+                    settings.weight_decay, fused=speed.fused_sgd)
     reusable.model.train()
     _sync(device)
     start = time.perf_counter()
@@ -98,11 +101,17 @@ def main() -> None:
     parser.add_argument("--convs", default="small-map", choices=("small-map", "torchvision"),
                         help="ResNet convolutions: the app's (tiny CPU maps as matmuls) or "
                              "nn.Conv2d's own forward everywhere")
+    parser.add_argument("--sgd", default="fused", choices=("fused", "loop"),
+                        help="SGD step: the app's fused kernel or torch's per-tensor loop "
+                             "(what the app ran before; the slow machine's figures in the "
+                             "README were measured with it)")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats; best is kept")
     args = parser.parse_args()
 
     device = pick_device(args.device)
-    speed = resolve_speed(args.precision, args.channels_last, args.compile, args.arch, device)
+    speed = dataclasses.replace(
+        resolve_speed(args.precision, args.channels_last, args.compile, args.arch, device),
+        fused_sgd=args.sgd == "fused")
     n = args.batch_size * args.batches
     builtin = Builtin(0, -(-n // 10), 1)
     data = LocalData({m: load_items(open_dataset(name, builtin=builtin), "train", range(n)).data

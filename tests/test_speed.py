@@ -9,7 +9,7 @@ import torch
 
 from fssuavl_app.core.inputs import InputPipeline, InputSpec
 from fssuavl_app.core.models import build_model
-from fssuavl_app.core.speed import Speed, resolve_speed, reusable_model
+from fssuavl_app.core.speed import Speed, resolve_speed, reusable_model, sgd
 from fssuavl_app.core.train import TrainSettings, client_generator, train_locally
 from fssuavl_app.data import load_shard
 from fssuavl_app.fl.runtime import WorkerRuntime
@@ -42,6 +42,32 @@ def test_auto_settings_resolve_per_device():
     forced = RunConfig.from_run_config({**TINY, "precision": "bf16", "channels-last": "on",
                                         "compile": True})
     assert speed_for(forced, torch.device("cpu")) == Speed(True, True, True)
+
+
+def test_fused_sgd_trains_like_the_per_tensor_loop():
+    """The fused step is the same update: a client's local epoch ends at the same weights."""
+    cfg = RunConfig.from_run_config(TINY)
+    data, args = _client_data(cfg), cfg.model_args()
+    torch.manual_seed(0)
+    start = build_model(args).state_dict()
+    ends = []
+    for fused in (True, False):
+        model = build_model(args)
+        model.load_state_dict(start)
+        train_locally(model, data, InputPipeline(InputSpec(32)), SETTINGS,
+                      client_generator(0, 1, 0), speed=Speed(fused_sgd=fused))
+        ends.append(model.state_dict())
+    for key, value in ends[0].items():
+        assert torch.allclose(value.float(), ends[1][key].float(), rtol=1e-5, atol=1e-6), key
+    assert not torch.equal(ends[0]["encoder.conv1.weight"], start["encoder.conv1.weight"])
+
+
+def test_sgd_is_fused_where_the_device_has_the_kernel():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    assert sgd(params, 0.1, 0.9, 1e-4).defaults["fused"] is True  # CPU has one
+    assert not sgd(params, 0.1, 0.9, 1e-4, fused=False).defaults["fused"]
+    ints = [torch.zeros(3, dtype=torch.int64)]  # no fused kernel for integers: the loop
+    assert not sgd(ints, 0.1, 0.9, 0.0).defaults["fused"]
 
 
 def test_reused_model_trains_exactly_like_a_fresh_one():

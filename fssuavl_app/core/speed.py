@@ -21,6 +21,7 @@ class Speed:
     bf16: bool = False  # autocast the encoder and head to bfloat16
     channels_last: bool = False  # NHWC memory format (ResNet convolutions on GPUs)
     compile: bool = False  # torch.compile the model once per process and reuse it
+    fused_sgd: bool = True  # SGD as one fused kernel where the device has one (see `sgd`)
 
 
 def resolve_speed(precision: str, channels_last: str, compile_: bool, arch: str,
@@ -30,6 +31,30 @@ def resolve_speed(precision: str, channels_last: str, compile_: bool, arch: str,
     bf16 = precision == "bf16" or (precision == "auto" and on_gpu)
     nhwc = channels_last == "on" or (channels_last == "auto" and on_gpu and arch == "resnet18")
     return Speed(bf16=bf16, channels_last=nhwc, compile=compile_)
+
+
+def sgd(params, lr: float, momentum: float, weight_decay: float, fused: bool = True
+        ) -> torch.optim.SGD:
+    """torch's SGD with momentum and weight decay.
+
+    `fused`: the whole step in one kernel where the parameters' device has one (CPU, CUDA):
+    the same update (bit-identical on the dev machine's CPU), about 2.5x faster than
+    the per-tensor loop on a CPU, where the loop costs a fifth of a 32x32 ResNet-18 step.
+    Devices without the kernel get the loop.
+    """
+    params = list(params)
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                           fused=fused and _fused_kernel_for(params))
+
+
+def _fused_kernel_for(params: list[torch.Tensor]) -> bool:
+    """Whether torch's fused SGD runs on every tensor (torch checks only at the first step)."""
+    try:  # the list torch's optimisers check against
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+        devices = set(_get_fused_kernels_supported_devices())
+    except ImportError:
+        devices = {"cpu", "cuda"}
+    return all(torch.is_floating_point(p) and p.device.type in devices for p in params)
 
 
 def autocast(speed: Speed, device: torch.device):

@@ -20,7 +20,7 @@ from .inputs import InputPipeline
 from .methods import method as method_named
 from .modalities import NAMES, Batch
 from .models import SSLModel
-from .speed import Speed, autocast, to_input_format
+from .speed import Speed, autocast, sgd, to_input_format
 
 
 @dataclass
@@ -120,8 +120,8 @@ def train_locally(model: SSLModel, data: LocalData, pipeline: InputPipeline,
     device = pipeline.device
     view_gen = torch.Generator(device=device)
     view_gen.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
-    optimiser = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
+    optimiser = sgd(model.parameters(), settings.lr, settings.momentum, settings.weight_decay,
+                    fused=speed.fused_sgd)
     loss_fn = ssl_loss(settings)
     min_batch = method_named(settings.loss).min_batch
     result = TrainResult()

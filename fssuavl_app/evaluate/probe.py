@@ -26,6 +26,7 @@ from torch import nn
 
 from ..core.inputs import InputPipeline
 from ..core.models import SSLModel
+from ..core.speed import sgd
 from .knn import topk_accuracy
 
 Progress = Callable[[int, float], None]
@@ -96,7 +97,7 @@ def _minibatches(n: int, batch_size: int, g: torch.Generator) -> list[torch.Tens
 
 
 def _sgd(params, s: ProbeSettings) -> torch.optim.SGD:
-    return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    return sgd(params, s.lr, s.momentum, s.weight_decay)
 
 
 def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
