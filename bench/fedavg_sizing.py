@@ -41,9 +41,11 @@ def top1_text(knn: dict[str, float]) -> str:
     return " ".join(f"{m.name} {knn[m.knn_metric(1)]:.3f}" for m in MODALITIES)
 
 
-def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, float]:
-    """Train `cfg` as FedAvg in this process, printing each monitor report; returns the last
-    round's kNN top-1 gain over round 0 per modality ({"image": ..., "audio": ...})."""
+def learning_curve(cfg: RunConfig, clients: int, full_bank: bool, also_k: tuple[int, ...] = ()
+                   ) -> dict[str, float]:
+    """Train `cfg` as FedAvg in this process, printing each monitor report (and the same
+    features scored with each k of `also_k`); returns the last round's kNN top-1 gain over
+    round 0 per modality ({"image": ..., "audio": ...}, at the config's knn-k)."""
     sources = open_run_sources(cfg)
     shards = partition_for(cfg, sources, clients)
     torch.manual_seed(cfg.seed)
@@ -62,10 +64,12 @@ def learning_curve(cfg: RunConfig, clients: int, full_bank: bool) -> dict[str, f
     def report(r: int) -> None:
         nonlocal monitor_seconds
         t = time.perf_counter()
-        knn = monitor(model)
+        feats = monitor.features(model)
+        knn = monitor.score(feats)
         monitor_seconds += time.perf_counter() - t
         reports.append(knn)
-        extra = f" (full bank: {top1_text(full(model))})" if full is not None else ""
+        extra = "".join(f"; k={k}: {top1_text(monitor.score(feats, k))}" for k in also_k)
+        extra += f" (full bank: {top1_text(full(model))})" if full is not None else ""
         print(f"seed {cfg.seed} round {r:3d}: kNN {top1_text(knn)}{extra}; {samples} samples "
               f"trained, {train_seconds:.0f} s training, {monitor_seconds:.0f} s monitor",
               flush=True)
@@ -108,7 +112,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--full-bank", action="store_true",
                         help="also score every report on the whole training split as kNN bank")
+    parser.add_argument("--also-k", default="",
+                        help="comma-separated kNN k values to score each report with as well "
+                             "(the same features; the summary uses the config's knn-k)")
     args = parser.parse_args()
+    also_k = tuple(int(k) for k in args.also_k.split(",") if k.strip())
     torch.set_num_threads(args.threads)
     overrides = parse_overrides(args.set)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()] or [None]
@@ -116,7 +124,7 @@ def main() -> None:
     for seed in seeds:
         given = overrides if seed is None else {**overrides, "seed": seed}
         gains.append(learning_curve(RunConfig.from_run_config(given), args.clients,
-                                    args.full_bank))
+                                    args.full_bank, also_k))
     for m in MODALITIES:
         values = [g[m.name] for g in gains]
         print(f"last-round kNN top-1 gain over round 0, {m.name}: "

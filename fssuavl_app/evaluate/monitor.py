@@ -49,13 +49,22 @@ class KnnMonitor:
                  "queries" for m in self.sources]
         return f"{', '.join(sizes)} (decoded in {self.prepare_seconds:.1f} s)"
 
-    def __call__(self, model: SSLModel) -> dict[str, float]:
-        """{"knn-image-top1": ..., "knn-image-top5": ..., "knn-audio-top1": ...}."""
+    def features(self, model: SSLModel) -> dict[tuple[str, str], torch.Tensor]:
+        """Encoder features (N, D) of every (modality, split) the monitor holds."""
+        return {(m, split): extract_features(model, self.pipeline, m, self.inputs[(m, split)])
+                for m in self.sources for split in ("train", "test")}
+
+    def score(self, feats: dict[tuple[str, str], torch.Tensor], k: int | None = None
+              ) -> dict[str, float]:
+        """kNN top-1 (and top-5) per modality from `features`, with k (default: the monitor's)."""
         out = {}
         for m, src in self.sources.items():
-            feats = {split: extract_features(model, self.pipeline, m, self.inputs[(m, split)])
-                     for split in ("train", "test")}
-            acc = knn_accuracy(feats["train"], self.labels[(m, "train")], feats["test"],
-                               self.labels[(m, "test")], len(src.classes), self.k, self.t)
-            out.update({modality(m).knn_metric(k): v for k, v in acc.items()})
+            acc = knn_accuracy(feats[(m, "train")], self.labels[(m, "train")],
+                               feats[(m, "test")], self.labels[(m, "test")], len(src.classes),
+                               k or self.k, self.t)
+            out.update({modality(m).knn_metric(j): v for j, v in acc.items()})
         return out
+
+    def __call__(self, model: SSLModel) -> dict[str, float]:
+        """{"knn-image-top1": ..., "knn-image-top5": ..., "knn-audio-top1": ...}."""
+        return self.score(self.features(model))
