@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from fssuavl_app.core.inputs import InputPipeline
+from fssuavl_app.evaluate.features import extract_features
 from fssuavl_app.evaluate.monitor import KnnMonitor
 from fssuavl_app.runs.checkpoint import CheckpointError, checkpoint_paths, load_checkpoint
 from fssuavl_app.runs.config import RunConfig
@@ -58,11 +59,24 @@ def with_bn_stats_of(model, monitor: KnnMonitor, m: str):
 
 
 def features_with_bn_per_modality(model, monitor: KnnMonitor) -> dict:
+    """`monitor.features(model)`, each modality's with that modality's BatchNorm statistics."""
     out = {}
     for m in monitor.sources:
-        out.update({key: v for key, v in monitor.features(with_bn_stats_of(model, monitor, m))
-                    .items() if key[0] == m})
+        own = with_bn_stats_of(model, monitor, m)
+        out.update({(m, split): extract_features(own, monitor.pipeline, m,
+                                                 monitor.inputs[(m, split)])
+                    for split in ("train", "test")})
     return out
+
+
+def score_line(m: str, k: int, rounds: list[int], scores: dict, tag: str = "") -> str:
+    """'image k=20   round 0 0.220  round 10 0.196  (last - first -0.024)' from
+    scores[(round, k)], a monitor report per round and k."""
+    values = [scores[(r, k)][f"knn-{m}-top1"] for r in rounds]
+    text = f"{m} k={k:<4d} " + "  ".join(f"round {r} {v:.3f}" for r, v in zip(rounds, values))
+    if len(values) > 1:
+        text += f"  (last - first {values[-1] - values[0]:+.3f})"
+    return text + tag
 
 
 def main() -> None:
@@ -92,21 +106,18 @@ def main() -> None:
     print(f"{args.run_dir}: kNN monitor {monitor.describe()}, t={cfg.knn_t}")
     models = {r: ck.build_model().eval() for r, ck in checkpoints.items()}
     feats = {r: monitor.features(model) for r, model in models.items()}
-    recalibrated = ({r: features_with_bn_per_modality(model, monitor)
-                     for r, model in models.items()} if args.bn_per_modality else {})
+    rounds = list(checkpoints)
+    scores = {(r, k): monitor.score(feats[r], k) for r in rounds for k in ks}
+    recalibrated = {}
+    if args.bn_per_modality:
+        own_bn = {r: features_with_bn_per_modality(model, monitor) for r, model in models.items()}
+        recalibrated = {(r, k): monitor.score(own_bn[r], k) for r in rounds for k in ks}
     for m in sources:
         for k in ks:
-            scores = [monitor.score(feats[r], k)[f"knn-{m}-top1"] for r in checkpoints]
-            print(f"{m} k={k:<4d} " + "  ".join(
-                f"round {r} {s:.3f}" for r, s in zip(checkpoints, scores))
-                + (f"  (last - first {scores[-1] - scores[0]:+.3f})" if len(scores) > 1 else ""))
+            print(score_line(m, k, rounds, scores))
             if recalibrated:
-                scores = [monitor.score(recalibrated[r], k)[f"knn-{m}-top1"] for r in checkpoints]
-                print(f"{m} k={k:<4d} " + "  ".join(
-                    f"round {r} {s:.3f}" for r, s in zip(checkpoints, scores))
-                    + (f"  (last - first {scores[-1] - scores[0]:+.3f})" if len(scores) > 1
-                       else "") + "  [BN statistics per modality]")
-        for r in checkpoints:
+                print(score_line(m, k, rounds, recalibrated, "  [BN statistics per modality]"))
+        for r in rounds:
             cosine, share = spread(feats[r][(m, "test")], feats[r][(m, "train")], max(ks),
                                    cfg.knn_t)
             print(f"{m} round {r}: mean cosine {cosine:.3f}; top-10 share of the k={max(ks)} "

@@ -61,7 +61,7 @@ class KnnMonitor:
         for m, src in self.sources.items():
             acc = knn_accuracy(feats[(m, "train")], self.labels[(m, "train")],
                                feats[(m, "test")], self.labels[(m, "test")], len(src.classes),
-                               k or self.k, self.t)
+                               self.k if k is None else k, self.t)
             out.update({modality(m).knn_metric(j): v for j, v in acc.items()})
         return out
 
