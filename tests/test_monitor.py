@@ -57,3 +57,9 @@ def test_bank_is_capped_and_described():
     assert len(monitor.labels[("image", "test")]) == 20  # 40 test items, capped
     assert re.fullmatch(r"image 20 bank / 20 queries, audio 20 bank / 20 queries "
                         r"\(decoded in \d+\.\d s\)", monitor.describe())
+
+
+def test_rescoring_with_k_zero_is_refused_not_replaced_by_the_monitors_k():
+    monitor, model, _ = _monitor_and_model(k=10)
+    with pytest.raises(ValueError, match="k >= 1"):
+        monitor.score(monitor.features(model), k=0)
