@@ -41,11 +41,13 @@ def top1_text(knn: dict[str, float]) -> str:
     return " ".join(f"{m.name} {knn[m.knn_metric(1)]:.3f}" for m in MODALITIES)
 
 
-def learning_curve(cfg: RunConfig, clients: int, full_bank: bool, also_k: tuple[int, ...] = ()
-                   ) -> dict[str, float]:
+def learning_curve(cfg: RunConfig, clients: int, full_bank: bool, also_k: tuple[int, ...] = (),
+                   server_momentum: float = 0.0) -> dict[str, float]:
     """Train `cfg` as FedAvg in this process, printing each monitor report (and the same
     features scored with each k of `also_k`); returns the last round's kNN top-1 gain over
-    round 0 per modality ({"image": ..., "audio": ...}, at the config's knn-k)."""
+    round 0 per modality ({"image": ..., "audio": ...}, at the config's knn-k).
+    `server_momentum` > 0: FedAvgM on the parameters (velocity = m * velocity + (start -
+    average), new = start - velocity), an experiment the app does not offer."""
     sources = open_run_sources(cfg)
     shards = partition_for(cfg, sources, clients)
     torch.manual_seed(cfg.seed)
@@ -74,6 +76,8 @@ def learning_curve(cfg: RunConfig, clients: int, full_bank: bool, also_k: tuple[
               f"trained, {train_seconds:.0f} s training, {monitor_seconds:.0f} s monitor",
               flush=True)
 
+    params = {name for name, _ in model.named_parameters()}
+    velocity: dict[str, torch.Tensor] = {}
     report(0)
     for r in range(1, cfg.num_server_rounds + 1):
         start = {k: v.clone() for k, v in model.state_dict().items()}
@@ -92,7 +96,13 @@ def learning_curve(cfg: RunConfig, clients: int, full_bank: bool, also_k: tuple[
             weighted = contribution if weighted is None else {
                 k: weighted[k] + contribution[k] for k in weighted}
             total += n
-        model.load_state_dict({k: (v / total).to(start[k].dtype) for k, v in weighted.items()})
+        averaged = {k: (v / total).to(start[k].dtype) for k, v in weighted.items()}
+        if server_momentum:
+            for k in params:
+                step = start[k] - averaged[k]
+                velocity[k] = step if k not in velocity else server_momentum * velocity[k] + step
+                averaged[k] = start[k] - velocity[k]
+        model.load_state_dict(averaged)
         if r % cfg.eval_every == 0 or r == cfg.num_server_rounds:
             report(r)
     print(f"seed {cfg.seed}: monitor inputs prepared in {prep:.0f} s; {samples} samples in "
@@ -115,6 +125,10 @@ def main() -> None:
     parser.add_argument("--also-k", default="",
                         help="comma-separated kNN k values to score each report with as well "
                              "(the same features; the summary uses the config's knn-k)")
+    parser.add_argument("--server-momentum", type=float, default=0.0,
+                        help="experiment: server momentum on the averaged update of the "
+                             "parameters (FedAvgM, server lr 1; BatchNorm buffers averaged as "
+                             "FedAvg); 0 = FedAvg (the app's)")
     args = parser.parse_args()
     also_k = tuple(int(k) for k in args.also_k.split(",") if k.strip())
     torch.set_num_threads(args.threads)
@@ -124,7 +138,7 @@ def main() -> None:
     for seed in seeds:
         given = overrides if seed is None else {**overrides, "seed": seed}
         gains.append(learning_curve(RunConfig.from_run_config(given), args.clients,
-                                    args.full_bank, also_k))
+                                    args.full_bank, also_k, args.server_momentum))
     for m in MODALITIES:
         values = [g[m.name] for g in gains]
         print(f"last-round kNN top-1 gain over round 0, {m.name}: "
