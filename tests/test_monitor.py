@@ -63,3 +63,32 @@ def test_rescoring_with_k_zero_is_refused_not_replaced_by_the_monitors_k():
     monitor, model, _ = _monitor_and_model(k=10)
     with pytest.raises(ValueError, match="k >= 1"):
         monitor.score(monitor.features(model), k=0)
+
+
+def test_small_k_adds_top1_at_that_k_from_the_same_features():
+    monitor, model, pipeline = _monitor_and_model(k=10)
+    small = KnnMonitor(monitor.sources, pipeline, 10, 0.1, 0, seed=0, small_k=3)
+    report = small(model)
+    at_3 = monitor.score(monitor.features(model), k=3)
+    assert report == pytest.approx({**monitor(model), "knn-image-top1-k3": at_3["knn-image-top1"],
+                                    "knn-audio-top1-k3": at_3["knn-audio-top1"]})
+    same = KnnMonitor(monitor.sources, pipeline, 10, 0.1, 0, seed=0, small_k=10)
+    assert set(same(model)) == set(monitor(model))  # small k = k: nothing twice
+
+
+def test_final_report_shows_the_small_k_only_where_both_rounds_have_it(tmp_path):
+    from fssuavl_app.fl.server import final_report
+    from fssuavl_app.runs.rundir import MetricsLog
+
+    log = MetricsLog(tmp_path, None)
+    log.write({"round": 0, "knn-image-top1": 0.15, "knn-audio-top1": 0.5,
+               "knn-image-top1-k20": 0.22, "knn-audio-top1-k20": 0.74})
+    log.write({"round": 1, "clients": 2})
+    log.write({"round": 2, "knn-image-top1": 0.2, "knn-audio-top1": 0.6,
+               "knn-image-top1-k20": 0.25})
+    log.close()
+    report = final_report(tmp_path, small_k=20).splitlines()
+    assert report[1:] == ["kNN top-1 image: round 0 = 0.1500, round 2 = 0.2000 "
+                          "(k=20: 0.2200 -> 0.2500)",
+                          "kNN top-1 audio: round 0 = 0.5000, round 2 = 0.6000"]
+    assert "k=20" not in final_report(tmp_path)

@@ -53,7 +53,9 @@ def test_two_rounds_write_checkpoints_metrics_and_change_weights(straight_run):
     assert all("knn-image-top1" in m and "knn-audio-top1" in m for m in metrics)
     assert any((run_dir / "tb").iterdir())
     assert "Partition: 4 clients" in logs and f"Run directory: {run_dir}" in logs
-    assert "kNN top-1 image: round 0" in logs
+    assert all("knn-image-top1-k20" in m and "knn-audio-top1-k20" in m for m in metrics)
+    assert re.search(r"kNN top-1 image: round 0 = \d\.\d{4}, round 3 = \d\.\d{4} "
+                     r"\(k=20: \d\.\d{4} -> \d\.\d{4}\)", logs)
     progress = [line for line in logs.splitlines() if "[round " in line]
     assert len(progress) == 4, progress  # round 0 (the monitor) and three rounds
     eta = re.compile(r"\| elapsed (\d+s|\d+m\d\ds), ETA (\d+s|\d+m\d\ds|after round 1)\s*$")

@@ -29,12 +29,18 @@ class KnnMonitor:
     """Weighted kNN (train split as bank, test split as queries) per modality.
 
     Eval inputs are decoded once at construction and reused every call. Large
-    splits are capped at `max_samples` items (a seeded subset; 0 = all).
+    splits are capped at `max_samples` items (a seeded subset; 0 = all). With
+    `small_k` > 0 (and not k) each call also scores the same features with
+    `small_k` neighbours: at k=200 over a 100-item-per-class bank the score
+    rises when features merely spread out, a small k shows whether neighbours
+    improved.
     """
 
     def __init__(self, sources: dict[str, Source], pipeline: InputPipeline, k: int, t: float,
-                 max_samples: int = 0, seed: int = 0, max_seconds: float | None = None):
+                 max_samples: int = 0, seed: int = 0, max_seconds: float | None = None,
+                 small_k: int = 0):
         self.sources, self.pipeline, self.k, self.t = sources, pipeline, k, t
+        self.small_k = small_k if small_k != k else 0
         self.inputs, self.labels = {}, {}
         started = time.perf_counter()
         for m, src in sources.items():
@@ -66,5 +72,12 @@ class KnnMonitor:
         return out
 
     def __call__(self, model: SSLModel) -> dict[str, float]:
-        """{"knn-image-top1": ..., "knn-image-top5": ..., "knn-audio-top1": ...}."""
-        return self.score(self.features(model))
+        """{"knn-image-top1": ..., "knn-image-top5": ..., "knn-audio-top1": ..., ...}, and
+        with `small_k` also {"knn-image-top1-k20": ..., "knn-audio-top1-k20": ...}."""
+        feats = self.features(model)
+        report = self.score(feats)
+        if self.small_k:
+            small = self.score(feats, self.small_k)
+            for m in map(modality, self.sources):
+                report[m.knn_metric_at(self.small_k)] = small[m.knn_metric(1)]
+        return report

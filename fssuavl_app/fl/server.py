@@ -107,8 +107,9 @@ def progress_line(record: dict, total_rounds: int) -> str:
     return " ".join(parts)
 
 
-def final_report(run_dir: Path) -> str:
-    """Where the run is, and kNN top-1 per modality at round 0 and at the last round."""
+def final_report(run_dir: Path, small_k: int = 0) -> str:
+    """Where the run is, and kNN top-1 per modality at round 0 and at the last round (and at
+    `small_k` neighbours where both rounds recorded it)."""
     first_key = MODALITIES[0].knn_metric(1)
     rows = [r for r in read_metrics(run_dir) if first_key in r]
     lines = [f"Run directory: {run_dir}"]
@@ -116,8 +117,12 @@ def final_report(run_dir: Path) -> str:
         first, last = rows[0], rows[-1]
         for m in MODALITIES:
             key = m.knn_metric(1)
-            lines.append(f"kNN top-1 {m.name}: round {first['round']} = {first[key]:.4f}, "
-                         f"round {last['round']} = {last[key]:.4f}")
+            line = (f"kNN top-1 {m.name}: round {first['round']} = {first[key]:.4f}, "
+                    f"round {last['round']} = {last[key]:.4f}")
+            at_small = m.knn_metric_at(small_k)
+            if small_k and at_small in first and at_small in last:
+                line += f" (k={small_k}: {first[at_small]:.4f} -> {last[at_small]:.4f})"
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -167,7 +172,7 @@ def run_server(grid: Grid, context: Context) -> None:
         f" (resuming after round {start_round})" if resumed else "")
     if start_round >= cfg.num_server_rounds:
         log(INFO, "Nothing to do: %d of %d rounds done.\n%s", start_round,
-            cfg.num_server_rounds, final_report(run_dir))
+            cfg.num_server_rounds, final_report(run_dir, cfg.knn_small_k))
         return
 
     sources = open_run_sources(cfg)  # a missing root or wrong layout stops the run here
@@ -185,7 +190,7 @@ def run_server(grid: Grid, context: Context) -> None:
     log(INFO, "Preparing the kNN monitor inputs on %s (while the nodes start) ...", device)
     pending_monitor = InBackground(lambda: KnnMonitor(
         sources, pipeline, cfg.knn_k, cfg.knn_t, cfg.knn_max_samples, cfg.seed,
-        cfg.max_clip_seconds), name="knn-monitor-inputs")
+        cfg.max_clip_seconds, cfg.knn_small_k), name="knn-monitor-inputs")
     partitions, num_partitions = discover_partitions(grid)
     check_round_size(cfg, len(partitions))
     shards = partition_for(cfg, sources, num_partitions)
@@ -211,7 +216,7 @@ def run_server(grid: Grid, context: Context) -> None:
                        timeout=cfg.round_timeout)
     finally:
         metrics_log.close()
-    log(INFO, "%s", final_report(run_dir))
+    log(INFO, "%s", final_report(run_dir, cfg.knn_small_k))
     if strategy.rounds_aggregated == 0:
         raise RunFailedError(f"none of the {cfg.num_server_rounds - start_round} rounds "
                              "aggregated an update (every client failed or was rejected; see "

@@ -128,6 +128,10 @@ class RunConfig:
                            lo=1)
     knn_k: int = _opt(200, "kNN monitor neighbours", lo=1)
     knn_t: float = _opt(0.1, "kNN monitor temperature", lo=1e-6)
+    knn_small_k: int = _opt(20, "the monitor also scores its features at this k and logs "
+                            "top-1 as knn-<modality>-top1-k<K>: at k=200 the score also rises "
+                            "when features merely spread out (docs/default-run-sizing.md); "
+                            "0 = off", lo=0)
     knn_max_samples: int = _opt(1000, "kNN monitor: at most this many items per split and "
                                 "modality (a seeded subset; small so the quick default stays "
                                 "quick on a slow CPU); 0 = all (the paper presets)", lo=0)
@@ -279,8 +283,8 @@ def with_preset(run_config: Mapping[str, Any]) -> dict[str, Any]:
 # Keys that may change when a run is resumed: they do not change what is learned (rounds to
 # run, the monitor, devices and speed, timeouts, where data and outputs are).
 RESUMABLE_KEYS = frozenset({
-    "num-server-rounds", "eval-every", "knn-k", "knn-t", "knn-max-samples", "device",
-    "precision", "channels-last", "compile", "round-timeout", "min-train-replies",
+    "num-server-rounds", "eval-every", "knn-k", "knn-t", "knn-small-k", "knn-max-samples",
+    "device", "precision", "channels-last", "compile", "round-timeout", "min-train-replies",
     "max-skipped-rounds", "max-client-examples", "partition-summary", "fault-injection",
     "data-cache", "cache-dir", "image-root", "audio-root", "output-dir", "run-name", "resume",
     "preset"})

@@ -57,6 +57,11 @@ class Modality(ABC):
         """kNN monitor top-k key, e.g. "knn-audio-top1"."""
         return f"knn-{self.name}-top{k}"
 
+    def knn_metric_at(self, neighbours: int) -> str:
+        """kNN monitor top-1 key when scored with another number of neighbours, e.g.
+        "knn-audio-top1-k20"."""
+        return f"knn-{self.name}-top1-k{neighbours}"
+
     @abstractmethod
     def stack(self, items: Sequence[np.ndarray], max_seconds: float | None = None) -> Batch:
         """Decoded items -> one batch (CPU); an empty list gives an empty batch.
