@@ -84,3 +84,32 @@ def test_runs_that_differ_by_seed_give_intervals_a_baseline_and_paired_tests(tmp
     # Model-Comb's audio (57.7) is below the untrained encoder's (61.0): flagged
     assert "| Model-Comb (SimCLR, R-18) |" in out and "†" in out
     assert "paired t-test, n = 3" in out and "does not beat it" in out
+
+
+def test_small_k_scores_get_their_own_columns_and_do_not_split_seed_groups(tmp_path, capsys):
+    cfg = RunConfig.from_run_config({**TINY, "knn-small-k": 20})
+    torch.manual_seed(0)
+    model = build_model(cfg.model_args())
+    with_small = tmp_path / "with-k20"
+    with_small.mkdir()
+    save_checkpoint(with_small, 2, model.state_dict(), model.args, AudioSpec(),
+                    cfg.to_run_config(), {"knn-image-top1": 0.30, "knn-audio-top1": 0.70,
+                                          "knn-image-top1-k20": 0.25,
+                                          "knn-audio-top1-k20": 0.65})
+    without = write_run(tmp_path / "old", (0.0, 0.0), (0.32, 0.72))
+    assert main([str(with_small), str(without)]) == 0
+    out = capsys.readouterr().out
+    assert "| Avg. | kNN image k=20 | kNN audio k=20 |" in out
+    assert "| with-k20 | 2 | 30.00 | 70.00 | 50.00 | 25.00 | 65.00 |" in out
+    assert "| old | 2 | 32.00 | 72.00 | 52.00 |  |  |" in out  # no small k recorded: empty cells
+    for seed, small_k in ((0, 20), (1, 0)):
+        run = tmp_path / f"seed{seed}"
+        rc = RunConfig.from_run_config({**TINY, "seed": seed, "knn-small-k": small_k})
+        run.mkdir()
+        for r in (0, 2):
+            save_checkpoint(run, r, model.state_dict(), model.args, AudioSpec(),
+                            rc.to_run_config(), {"knn-image-top1": 0.2 + r / 10,
+                                                 "knn-audio-top1": 0.6 + r / 20})
+    from fssuavl_app.cli.compare import group_by_seed
+    assert [sorted(m) for m in group_by_seed([tmp_path / "seed0", tmp_path / "seed1"]).values()] \
+        == [[0, 1]]

@@ -9,7 +9,9 @@ untrained encoder is flagged.
 
 For each run directory: the method (FSSUAVL, FVSSL, FASSL, Model-Comb, or
 the client shares), architecture, loss and rounds, read from its last
-checkpoint, and the central kNN monitor's top-1 per modality at that round.
+checkpoint, and the central kNN monitor's top-1 per modality at that round
+(at the run's knn-k, the paper's 200, and in extra columns at its knn-small-k
+where the run recorded one).
 With evaluation results (`fssuavl-evaluate` writes results.json into
 <run>/eval-*/; the newest is used, or pass --eval FILE), also the per-task
 tables of `fssuavl-evaluate` with each run's method name.
@@ -60,13 +62,26 @@ def describe_run(run_dir: Path) -> dict:
             "arch": _label(ARCHS, rc.get("arch")),
             "loss": _label(METHODS, rc.get("loss", "simclr")),
             "round": meta["round"], "local-epochs": rc.get("local-epochs"),
-            "image": m.get("knn-image-top1"), "audio": m.get("knn-audio-top1")}
+            "image": m.get("knn-image-top1"), "audio": m.get("knn-audio-top1"),
+            "small": small_k_scores(rc, m)}
+
+
+def small_k_scores(run_config: dict, metrics: dict) -> dict[str, float]:
+    """{"image k=20": top1, ...}: the monitor's second score at `knn-small-k`, where the
+    run recorded one (runs before that key, or with it 0, have none)."""
+    small_k = int(run_config.get("knn-small-k", 0) or 0)
+    out = {}
+    for m in MODALITIES:
+        if small_k and (v := metrics.get(m.knn_metric_at(small_k))) is not None:
+            out[f"{m.name} k={small_k}"] = v
+    return out
 
 
 # keys that do not make two runs different methods: the seed is what we average over
 NOT_THE_METHOD = ("seed", "run-name", "output-dir", "resume", "cache-dir", "device",
                   "image-root", "audio-root", "data-cache", "compile", "precision",
-                  "channels-last", "round-timeout", "fault-injection", "partition-summary")
+                  "channels-last", "round-timeout", "fault-injection", "partition-summary",
+                  "knn-small-k")  # a second score of the same features; training is the same
 
 
 def group_by_seed(run_dirs: list[Path]) -> dict[str, dict[int, Path]]:
@@ -107,14 +122,18 @@ def monitor_by_seed(groups: dict[str, dict[int, Path]]) -> tuple[dict, dict]:
 
 
 def monitor_table(rows: list[dict]) -> str:
-    head = "| Method | Arch. | Loss | Run | Round | kNN image top-1 | kNN audio top-1 | Avg. |"
-    lines = [head, "|" + " --- |" * 8]
+    """The paper's k (the Avg. is over these) and, after it, any small-k columns the runs hold."""
+    extra = list(dict.fromkeys(name for r in rows for name in r.get("small", {})))
+    head = ("| Method | Arch. | Loss | Run | Round | kNN image top-1 | kNN audio top-1 | Avg. |"
+            + "".join(f" kNN {name} |" for name in extra))
+    lines = [head, "|" + " --- |" * (8 + len(extra))]
+    cell = lambda v: "" if v is None else f"{100 * v:.2f}"
     for r in rows:
         vals = [v for v in (r["image"], r["audio"]) if v is not None]
-        cell = lambda v: "" if v is None else f"{100 * v:.2f}"
         avg = f"{100 * sum(vals) / len(vals):.2f}" if vals else ""
+        small = "".join(f" {cell(r.get('small', {}).get(name))} |" for name in extra)
         lines.append(f"| {r['method']} | {r['arch']} | {r['loss']} | {r['run']} | {r['round']} | "
-                     f"{cell(r['image'])} | {cell(r['audio'])} | {avg} |")
+                     f"{cell(r['image'])} | {cell(r['audio'])} | {avg} |{small}")
     return "\n".join(lines)
 
 
