@@ -19,7 +19,6 @@ diagnostic only, training and the monitor are unchanged).
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from fssuavl_app.core.inputs import InputPipeline
-from fssuavl_app.evaluate.features import extract_features
+from fssuavl_app.evaluate.features import extract_features, with_bn_stats_from
 from fssuavl_app.evaluate.monitor import KnnMonitor
 from fssuavl_app.runs.checkpoint import CheckpointError, checkpoint_paths, load_checkpoint
 from fssuavl_app.runs.config import RunConfig
@@ -43,26 +42,11 @@ def spread(queries: torch.Tensor, bank: torch.Tensor, k: int, t: float) -> tuple
     return sim.mean().item(), share.mean().item()
 
 
-def with_bn_stats_of(model, monitor: KnnMonitor, m: str):
-    """A copy of `model` (eval mode) whose BatchNorm running statistics are the mean / variance
-    over modality m's bank (the monitor's train split), no gradient, weights unchanged."""
-    model = copy.deepcopy(model)
-    norms = [x for x in model.modules() if isinstance(x, torch.nn.modules.batchnorm._BatchNorm)]
-    for bn in norms:
-        bn.reset_running_stats()
-        bn.momentum = None  # a cumulative average over the batches below
-    model.train()
-    with torch.no_grad():
-        for chunk in torch.split(monitor.inputs[(m, "train")], 256):
-            model.features(monitor.pipeline.eval_from_compact(m, chunk))
-    return model.eval()
-
-
 def features_with_bn_per_modality(model, monitor: KnnMonitor) -> dict:
     """`monitor.features(model)`, each modality's with that modality's BatchNorm statistics."""
     out = {}
     for m in monitor.sources:
-        own = with_bn_stats_of(model, monitor, m)
+        own = with_bn_stats_from(model, monitor.pipeline, m, monitor.inputs[(m, "train")])
         out.update({(m, split): extract_features(own, monitor.pipeline, m,
                                                  monitor.inputs[(m, split)])
                     for split in ("train", "test")})

@@ -13,7 +13,10 @@ import torch.nn.functional as F
 from fssuavl_app.cli.evaluate import main
 from fssuavl_app.core.audio_frontend import AudioSpec
 from fssuavl_app.core.models import build_model
-from fssuavl_app.evaluate.runner import knn_fused
+from fssuavl_app.core.inputs import InputPipeline
+from fssuavl_app.evaluate.features import with_bn_stats_from
+from fssuavl_app.core.modalities.audio import Waves
+from fssuavl_app.evaluate.runner import Encoders, SplitInputs, feature_models, knn_fused
 from fssuavl_app.evaluate.tasks import open_tasks, pair_by_label
 from fssuavl_app.runs.checkpoint import save_checkpoint
 from fssuavl_app.runs.config import RunConfig
@@ -169,3 +172,62 @@ def test_aliases_and_pairs_of_any_image_and_audio_folder(tmp_path):
     assert alias.name == "fmnist" and not alias.paired
     with pytest.raises(Exception, match="not an image dataset"):
         open_tasks(f"audio-folder+audio-folder={tmp_path / 'aud'},{tmp_path / 'aud'}", {})
+
+
+def test_bn_stats_from_inputs_are_their_mean_and_unbiased_variance(tmp_path):
+    cfg = RunConfig.from_run_config(TINY)
+    torch.manual_seed(0)
+    model = build_model(cfg.model_args()).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    pipeline = InputPipeline(cfg.input_spec(), torch.device("cpu"))
+    images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8)
+    seen = []  # the first BatchNorm's input (the stem convolution's output) for these images
+    hook = model.encoder.bn1.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
+    with torch.no_grad():
+        model.features(pipeline.eval_from_compact("image", images))
+    hook.remove()
+    x = seen[0].transpose(0, 1).flatten(1)  # (C, N*H*W)
+    own = with_bn_stats_from(model, pipeline, "image", images)  # one batch of 10
+    assert torch.allclose(own.encoder.bn1.running_mean, x.mean(1), atol=1e-5)
+    assert torch.allclose(own.encoder.bn1.running_var, x.var(1, unbiased=True), rtol=1e-4)
+    assert not own.training and own is not model
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the checkpoint's model untouched
+    weights = dict(own.named_parameters())
+    assert all(torch.equal(p, weights[n]) for n, p in model.named_parameters())
+    # batches of 4 over 10 items: near-equal batches (4, 3, 3), their statistics averaged
+    halves = with_bn_stats_from(model, pipeline, "image", images, batch_size=4)
+    parts = [x.reshape(x.shape[0], 10, -1)[:, i].flatten(1) for i in ([0, 1, 2, 3], [4, 5, 6],
+                                                                       [7, 8, 9])]
+    assert torch.allclose(halves.encoder.bn1.running_mean,
+                          torch.stack([q.mean(1) for q in parts]).mean(0), atol=1e-5)
+    audio = pipeline.eval_compact("audio", Waves(torch.randn(6, 16000) * 0.1,
+                                                  torch.full((6,), 16000)))
+    enc = Encoders({"image": model, "audio": model}, "m", 1, {}, "resnet18")
+    data = {"train": SplitInputs({"image": images, "audio": audio}, torch.zeros(6).long())}
+    per = feature_models(enc, None, data, pipeline, ["audio", "image"], "task")
+    assert torch.equal(per["image"].encoder.bn1.running_mean, own.encoder.bn1.running_mean)
+    assert not torch.allclose(per["audio"].encoder.bn1.running_mean,
+                              per["image"].encoder.bn1.running_mean)
+    assert feature_models(enc, None, data, pipeline, ["image"], "checkpoint")["image"] is model
+    vit = build_model(RunConfig.from_run_config({**TINY, "arch": "vit"}).model_args())
+    assert with_bn_stats_from(vit, pipeline, "image", images) is vit  # no BatchNorm: as is
+
+
+def test_task_bn_stats_change_knn_features_only_and_are_recorded(tmp_path, data):
+    run = write_run(tmp_path / "r", (1,))
+    task = ["--task", f"mnist+fsdd={data['mnist']},{data['fsdd']}", *FAST, "--mode", "v", "a",
+            "--protocol", "knn", "finetune"]
+    assert main([str(run), "--out", str(tmp_path / "ckpt"), *task]) == 0
+    assert main([str(run), "--out", str(tmp_path / "task"), "--bn-stats", "task", *task]) == 0
+    ckpt, own = _results(tmp_path / "ckpt"), _results(tmp_path / "task")
+    pick = lambda rs, proto, mode: next(r for r in rs if r["protocol"] == proto
+                                        and r["mode"] == mode)
+    for mode in ("V", "A"):
+        assert pick(ckpt, "knn", mode)["bn-stats"] == "checkpoint"
+        assert pick(own, "knn", mode)["bn-stats"] == "task"
+        # fine-tuning starts from the checkpoint either way: same seed, same result
+        assert pick(own, "finetune", mode)["bn-stats"] == "checkpoint"
+        assert pick(own, "finetune", mode)["top1"] == pick(ckpt, "finetune", mode)["top1"]
+    meta = json.loads((tmp_path / "task" / "results.json").read_text())
+    assert meta["settings"]["bn_stats"] == "task"

@@ -22,10 +22,12 @@ from ..core.devices import pick_device
 from ..core.inputs import InputPipeline, InputSpec
 from ..data import DatasetLayoutError
 from ..evaluate import tasks as tasks_mod
+from ..evaluate.features import has_batchnorm
 from ..evaluate.plots import rounds_plot, tsne_plot
 from ..evaluate.probe import ProbeSettings
 from ..evaluate.report import markdown, write_json
 from ..evaluate.runner import (
+    BN_STATS,
     MODES,
     PROTOCOLS,
     Encoders,
@@ -77,6 +79,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="fine-tuning inputs: train = a random resized crop and flip of each "
                         "image, a random 2 s crop of each clip, new every epoch (default); "
                         "none = the deterministic evaluation inputs")
+    p.add_argument("--bn-stats", default="checkpoint", choices=BN_STATS,
+                   help="BatchNorm statistics of the kNN and linear features: checkpoint = "
+                        "the global model's as trained (default; an average over image and "
+                        "audio batches), task = re-estimated on each task's training inputs, per "
+                        "modality (ours; no labels, test inputs unseen). Fine-tuning always "
+                        "starts from the checkpoint's. ViT has no BatchNorm: no effect")
     p.add_argument("--max-clip-seconds", type=above(2.0), default=10.0,
                    help="audio longer than this keeps its centre this long when loaded (10)")
     p.add_argument("--tsne", action="store_true",
@@ -184,7 +192,8 @@ def run(args: argparse.Namespace) -> Path:
         protocols=tuple(dict.fromkeys(args.protocol)), modes=tuple(dict.fromkeys(args.mode)),
         knn_k=args.knn_k, knn_t=args.knn_t, max_samples=args.max_samples, seed=args.seed,
         probe=ProbeSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                            seed=args.seed), finetune_views=args.finetune_views)
+                            seed=args.seed), finetune_views=args.finetune_views,
+        bn_stats=args.bn_stats)
     keep_views = "finetune" in settings.protocols and settings.finetune_views == "train"
     tasks = [t.subset(args.max_samples, args.seed) for t in tasks]
     out = output_dir(args)
@@ -195,6 +204,11 @@ def run(args: argparse.Namespace) -> Path:
     results, plots = [], []
     for label, image, audio in models:
         enc = build_encoders(label, image, audio, device)
+        if settings.bn_stats == "task":
+            logger.info("%s: kNN / linear features with BatchNorm statistics re-estimated on "
+                        "each task's training inputs (--bn-stats task)%s", label,
+                        "" if any(has_batchnorm(m) for m in enc.models.values())
+                        else "; this model has no BatchNorm, so nothing changes")
         spec = (audio or image)["audio_spec"]
         size = args.input_size or enc.models["image"].args.input_size
         pipeline = InputPipeline(InputSpec(input_size=size, audio=spec), device)

@@ -2,12 +2,17 @@
 
 ResNet-18: the 512-d pooled encoder output; ViT: the 256-d mean of its output
 tokens after the final LayerNorm (`SSLModel.features`), in eval mode
-(BatchNorm running statistics are read, never updated).
+(BatchNorm running statistics are read, never updated). `with_bn_stats_from`
+gives a copy whose BatchNorm statistics come from given inputs instead of the
+checkpoint: the global model's are an average over image and audio batches,
+which matches neither modality (an option, not the paper's protocol).
 """
 
 from __future__ import annotations
 
 from typing import Callable
+
+import copy
 
 import numpy as np
 import torch
@@ -60,3 +65,28 @@ def extract_features(model: SSLModel, pipeline: InputPipeline, modality: str,
     finally:
         model.train(was_training)
     return torch.cat(feats) if feats else torch.zeros(0, 0)
+
+
+def has_batchnorm(model: torch.nn.Module) -> bool:
+    return any(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in model.modules())
+
+
+@torch.no_grad()
+def with_bn_stats_from(model: SSLModel, pipeline: InputPipeline, modality: str,
+                       compact: torch.Tensor, batch_size: int = 256) -> SSLModel:
+    """A copy of `model` in eval mode whose BatchNorm running statistics are the mean and
+    (unbiased) variance of each layer's input over `compact` (stored eval inputs of one
+    modality, as `extract_features` takes), averaged over near-equal batches of at most
+    `batch_size`; weights unchanged, `model` untouched. A model without BatchNorm comes
+    back as is."""
+    if not has_batchnorm(model) or not len(compact):
+        return model
+    own = copy.deepcopy(model)
+    for bn in own.modules():
+        if isinstance(bn, torch.nn.modules.batchnorm._BatchNorm):
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the batches below
+    own.train()
+    for chunk in torch.tensor_split(compact, -(-len(compact) // batch_size)):
+        own.features(pipeline.eval_from_compact(modality, chunk))
+    return own.eval()

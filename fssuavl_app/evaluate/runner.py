@@ -27,7 +27,7 @@ from ..core.inputs import InputPipeline
 from ..core.modalities import MODALITIES, NAMES, modality
 from ..core.models import SSLModel
 from ..core.progress import Progress
-from .features import compact_inputs, extract_features
+from .features import compact_inputs, extract_features, with_bn_stats_from
 from .knn import knn_accuracy
 from .probe import ProbeSettings, finetune, linear_probe
 from .tasks import Task
@@ -50,6 +50,9 @@ class EvalSettings:
     max_samples: int = 0  # rows per split, seeded subset; 0 = all
     seed: int = 0
     finetune_views: str = "train"  # train: random crops (and flips) per epoch; none: eval inputs
+    # kNN / linear features with BatchNorm statistics of the checkpoint (the paper's) or
+    # re-estimated on each task's training inputs, per modality ("task"; ours)
+    bn_stats: str = "checkpoint"
 
 
 @dataclass
@@ -124,6 +127,23 @@ def knn_fused(train: dict[str, torch.Tensor], train_labels: torch.Tensor,
     return knn_accuracy(fuse(train), train_labels, fuse(test), test_labels, num_classes, k, t)
 
 
+BN_STATS = ("checkpoint", "task")
+
+
+def feature_models(enc: Encoders, task: Task, data: dict[str, SplitInputs],
+                   pipeline: InputPipeline, needed: list[str], bn_stats: str
+                   ) -> dict[str, SSLModel]:
+    """The model each modality's kNN / linear features come from: the checkpoint's, or with
+    `bn_stats="task"` a copy whose BatchNorm statistics are re-estimated on the task's
+    training inputs of that modality (no labels; test inputs never seen)."""
+    if bn_stats == "checkpoint":
+        return {m: enc.models[m] for m in needed}
+    if bn_stats != "task":
+        raise ValueError(f"bn_stats must be one of {BN_STATS}, got {bn_stats!r}")
+    return {m: with_bn_stats_from(enc.models[m], pipeline, m, data["train"].compact[m])
+            for m in needed}
+
+
 def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                   pipeline: InputPipeline, settings: EvalSettings, device: torch.device
                   ) -> list[dict]:
@@ -132,7 +152,8 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
     needed = sorted({m for mode in modes for m in MODES[mode]})
     feats, started = {}, time.perf_counter()
     if {"knn", "linear"} & set(settings.protocols):
-        feats = {(split, m): features_of(enc.models[m], pipeline, m, data[split].compact[m],
+        models = feature_models(enc, task, data, pipeline, needed, settings.bn_stats)
+        feats = {(split, m): features_of(models[m], pipeline, m, data[split].compact[m],
                                          f"{enc.label} {task.name}/{split} {m}")
                  for split in ("train", "test") for m in needed}
     features_seconds = round(time.perf_counter() - started, 3)
@@ -169,6 +190,7 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                 "checkpoint": enc.checkpoints if len(set(enc.checkpoints.values())) > 1
                 else next(iter(enc.checkpoints.values())),
                 "top1": acc.get(1), "top5": acc.get(5), "classes": n_cls,
+                "bn-stats": settings.bn_stats if protocol != "finetune" else "checkpoint",
                 "train-size": len(train.labels), "test-size": len(test.labels),
                 "seconds": round(time.perf_counter() - started, 3),
                 "features-seconds": features_seconds if protocol != "finetune" else 0.0})
