@@ -205,11 +205,11 @@ def test_bn_stats_from_inputs_are_their_mean_and_unbiased_variance(tmp_path):
                                                   torch.full((6,), 16000)))
     enc = Encoders({"image": model, "audio": model}, "m", 1, {}, "resnet18")
     data = {"train": SplitInputs({"image": images, "audio": audio}, torch.zeros(6).long())}
-    per = feature_models(enc, None, data, pipeline, ["audio", "image"], "task")
+    per = feature_models(enc, data, pipeline, ["audio", "image"], "task")
     assert torch.equal(per["image"].encoder.bn1.running_mean, own.encoder.bn1.running_mean)
     assert not torch.allclose(per["audio"].encoder.bn1.running_mean,
                               per["image"].encoder.bn1.running_mean)
-    assert feature_models(enc, None, data, pipeline, ["image"], "checkpoint")["image"] is model
+    assert feature_models(enc, data, pipeline, ["image"], "checkpoint")["image"] is model
     vit = build_model(RunConfig.from_run_config({**TINY, "arch": "vit"}).model_args())
     assert with_bn_stats_from(vit, pipeline, "image", images) is vit  # no BatchNorm: as is
 

@@ -10,9 +10,8 @@ which matches neither modality (an option, not the paper's protocol).
 
 from __future__ import annotations
 
-from typing import Callable
-
 import copy
+from typing import Callable
 
 import numpy as np
 import torch

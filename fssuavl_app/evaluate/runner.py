@@ -50,7 +50,7 @@ class EvalSettings:
     max_samples: int = 0  # rows per split, seeded subset; 0 = all
     seed: int = 0
     finetune_views: str = "train"  # train: random crops (and flips) per epoch; none: eval inputs
-    # kNN / linear features with BatchNorm statistics of the checkpoint (the paper's) or
+    # kNN / linear features with BatchNorm statistics of the checkpoint (default) or
     # re-estimated on each task's training inputs, per modality ("task"; ours)
     bn_stats: str = "checkpoint"
 
@@ -130,9 +130,8 @@ def knn_fused(train: dict[str, torch.Tensor], train_labels: torch.Tensor,
 BN_STATS = ("checkpoint", "task")
 
 
-def feature_models(enc: Encoders, task: Task, data: dict[str, SplitInputs],
-                   pipeline: InputPipeline, needed: list[str], bn_stats: str
-                   ) -> dict[str, SSLModel]:
+def feature_models(enc: Encoders, data: dict[str, SplitInputs], pipeline: InputPipeline,
+                   needed: list[str], bn_stats: str) -> dict[str, SSLModel]:
     """The model each modality's kNN / linear features come from: the checkpoint's, or with
     `bn_stats="task"` a copy whose BatchNorm statistics are re-estimated on the task's
     training inputs of that modality (no labels; test inputs never seen)."""
@@ -152,7 +151,7 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
     needed = sorted({m for mode in modes for m in MODES[mode]})
     feats, started = {}, time.perf_counter()
     if {"knn", "linear"} & set(settings.protocols):
-        models = feature_models(enc, task, data, pipeline, needed, settings.bn_stats)
+        models = feature_models(enc, data, pipeline, needed, settings.bn_stats)
         feats = {(split, m): features_of(models[m], pipeline, m, data[split].compact[m],
                                          f"{enc.label} {task.name}/{split} {m}")
                  for split in ("train", "test") for m in needed}
