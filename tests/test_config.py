@@ -44,3 +44,18 @@ def test_ints_are_accepted_for_floats_and_round_trip():
     cfg = RunConfig.from_run_config({"lr": 1, "seed": 3})
     assert cfg.lr == 1.0 and isinstance(cfg.lr, float)
     assert RunConfig.from_run_config(cfg.to_run_config()) == cfg
+
+
+FLOAT_KEYS = sorted(k for k, v in RunConfig().to_run_config().items() if isinstance(v, float))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")],
+                         ids=["nan", "inf", "-inf"])
+def test_every_float_key_refuses_non_finite_values(value):
+    assert {"lr", "dirichlet-alpha", "knn-t", "fraction-train", "weight-decay"} <= set(FLOAT_KEYS)
+    for key in FLOAT_KEYS:  # nan passes every bound check; inf passes any open bound
+        with pytest.raises(ConfigError, match=f"'{key}' is .*; it must be a finite number"):
+            RunConfig.from_run_config({key: value})
+    for text in ("temperature=nan", "temperature=inf"):
+        with pytest.raises(ConfigError, match="'temperature' is .*; it must be a finite number"):
+            RunConfig.from_run_config({"loss-options": text})

@@ -13,6 +13,7 @@ is checked against the chosen method's own options.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,6 +341,9 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
 
 def _check_value(f: dataclasses.Field, value: Any) -> None:
     meta, key = f.metadata, key_of(f.name)
+    if isinstance(value, float) and not math.isfinite(value):
+        # nan passes every comparison below, and inf any open bound
+        raise ConfigError(f"run-config key {key!r} is {value!r}; it must be a finite number")
     if meta["choices"] is not None and value not in meta["choices"]:
         raise ConfigError(f"run-config key {key!r} is {value!r}; allowed values: "
                           f"{', '.join(map(repr, meta['choices']))}")

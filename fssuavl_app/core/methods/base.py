@@ -8,6 +8,7 @@ default, so `loss-options = ""` means the method's defaults. Options marked
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -42,6 +43,9 @@ class Option:
         except ValueError as exc:
             raise OptionError(f"loss {method!r} option {self.name!r}: {text!r} is not "
                               f"{want.__name__}") from exc
+        if not math.isfinite(value):
+            raise OptionError(f"loss {method!r} option {self.name!r} is {value}; it must be a "
+                              "finite number")
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             raise OptionError(f"loss {method!r} option {self.name!r} is {value}; allowed range "
                               f"[{'' if self.lo is None else self.lo}, "
