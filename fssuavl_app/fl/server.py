@@ -8,7 +8,7 @@ when resuming, from the checkpoint's audio front-end.
 from __future__ import annotations
 
 import time
-from logging import INFO, WARNING
+from logging import ERROR, INFO, WARNING
 from pathlib import Path
 from typing import Mapping
 
@@ -22,13 +22,13 @@ from ..core.devices import pick_device
 from ..core.inputs import InputPipeline, InputSpec
 from ..core.modalities import MODALITIES
 from ..core.models import SSLModel, build_model
-from ..data import ClientShard, summarize
+from ..data import ClientShard, DatasetLayoutError, PartitionError, summarize
 from ..evaluate.monitor import KnnMonitor
-from ..runs.checkpoint import Checkpoint, save_checkpoint
+from ..runs.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from ..runs.clock import RunClock
 from ..runs.config import ConfigError, RunConfig, resumed_config
 from ..runs.manifest import read_summary
-from ..runs.rundir import MetricsLog, read_metrics, resolve_run_dir
+from ..runs.rundir import MetricsLog, RunDirError, read_metrics, resolve_run_dir
 from ..runs.sources import open_run_sources, partition_for
 from .faults import checked
 from .messages import RoundSettings
@@ -165,7 +165,21 @@ def holdings_of(cfg: RunConfig, shards: list[ClientShard], num_partitions: int
             for c in summary["clients"]}
 
 
+# what a user can fix: a run-config value, a data root or layout, a run directory to resume
+USER_ERRORS = (ConfigError, DatasetLayoutError, PartitionError, RunDirError, CheckpointError,
+               RunFailedError)
+
+
 def run_server(grid: Grid, context: Context) -> None:
+    """`serve`, with a user's error also logged as one line before Flower's traceback."""
+    try:
+        serve(grid, context)
+    except USER_ERRORS as exc:
+        log(ERROR, "The run stopped: %s", exc)
+        raise
+
+
+def serve(grid: Grid, context: Context) -> None:
     cfg, run_dir, resumed = resolve_config(context.run_config)
     start_round = resumed.round if resumed else 0
     log(INFO, "Run directory: %s%s", run_dir,
