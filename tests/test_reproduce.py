@@ -102,6 +102,25 @@ def test_a_wrong_task_stops_the_plan_before_any_run(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["figure4", "--shares", "33"], "--shares 33: Figure 4 has the shares 0 10 30 50 70 100"),
+    (["table2", "--set", "seed=5"], "--set names 'seed', which fssuavl-reproduce sets from "
+                                    "--seeds"),
+    (["table2", "--rounds", "1", "--set", "num-server-rounds=3"], "sets from --rounds"),
+    (["table2", "--set", "bogus=1"], "unknown run-config key 'bogus'"),
+    (["table2", "--set", "lr=nan"], "'lr' is nan; it must be a finite number"),
+    (["table2", "--set", "image-dataset='cifar10'"], "needs image-root"),
+], ids=["share", "own-key", "own-rounds", "unknown-key", "nan", "no-root"])
+def test_bad_shares_and_set_keys_stop_even_a_dry_run(tmp_path, capsys, argv, says):
+    """Before, each of these planned nothing (exit 0, an empty report) or failed every
+    `flwr run` with Flower's unnamed 'invalid format' / 'Invalid run configuration'."""
+    from fssuavl_app.cli.reproduce import main
+
+    assert main([*argv, "--seeds", "1", "--out", str(tmp_path / "out"), "--dry-run"]) == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     from fssuavl_app.cli.reproduce import main
 

@@ -33,7 +33,8 @@ from pathlib import Path
 from ..runs.checkpoint import list_checkpoints
 from ..runs.clock import duration
 from ..runs.files import write_json_atomic
-from ..runs.presets import ARCH_TAGS, SCALES, TARGETS, experiments
+from ..runs.config import ConfigError, RunConfig
+from ..runs.presets import ARCH_TAGS, FIG4_SHARES, SCALES, TARGETS, experiments
 from ..runs.rundir import read_metrics
 from .args import at_least
 
@@ -61,6 +62,10 @@ def stems_of(targets: list[str], archs: list[str], shares: list[int] | None = No
     """{target: its preset stems}; a target may also be a preset stem itself. `shares` keeps
     only those Figure 4 shares (%)."""
     known, out = experiments(), {}
+    unknown = sorted(set(shares or ()) - set(FIG4_SHARES))
+    if unknown:
+        raise ReproduceError(f"--shares {' '.join(map(str, unknown))}: Figure 4 has the shares "
+                             f"{' '.join(map(str, FIG4_SHARES))} (%)")
     for target in targets:
         if target in TARGETS:
             stems = [s.format(a=a) for s in TARGETS[target][1] for a in archs
@@ -147,6 +152,33 @@ def run_config_text(run: PlannedRun, runs_dir: Path, extra: str, resume: bool) -
     if resume:
         keys += f" resume='{runs_dir / run.name}'"
     return f"{keys} {extra}".strip()
+
+
+# keys fssuavl-reproduce sets itself, and the option that sets them
+OWN_KEYS = {"preset": "a target", "seed": "--seeds", "output-dir": "--out",
+            "run-name": "the preset and seed", "resume": "a call again"}
+
+
+def checked_set(text: str, runs: list[PlannedRun], rounds: int | None) -> None:
+    """Refuse `--set` text that Flower cannot parse, that names a key this tool sets, or
+    that makes a planned run's config invalid (an unknown key, a bad value, a missing
+    data root): before any run starts, also for --dry-run."""
+    from flwr.common.config import parse_config_args
+
+    try:
+        values = parse_config_args([text]) if text.strip() else {}
+    except ValueError as exc:
+        raise ReproduceError(f"--set {text!r}: not 'key=value ...' ({exc})") from exc
+    own = dict(OWN_KEYS, **({"num-server-rounds": "--rounds"} if rounds else {}))
+    for key in values:
+        if key in own:
+            raise ReproduceError(f"--set names {key!r}, which fssuavl-reproduce sets from "
+                                 f"{own[key]}; leave it out of --set")
+    for run in runs:
+        try:
+            RunConfig.from_run_config({**values, "preset": f"{run.scale}/{run.stem}"})
+        except ConfigError as exc:
+            raise ReproduceError(f"{run.name} with --set {text!r}: {exc}") from exc
 
 
 def rounds_of(run: PlannedRun, extra_rounds: int | None) -> int:
@@ -340,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
         return 2
     runs = plan(targets, args.seeds, args.scale)
+    if not runs:
+        print(f"fssuavl-reproduce: error: {' '.join(args.targets)} with --arch "
+              f"{' '.join(args.arch)} plans no run", file=sys.stderr)
+        return 2
     tasks = args.task or (list(QUICK_TASKS) if args.scale == "quick" else [])
     if not tasks:
         p.error("--task is needed for this scale (the datasets to evaluate on)")
@@ -355,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {run.name}" + (f" (has round {done})" if done >= 0 else ""))
     try:
         check_tasks(tasks)
+        checked_set(args.set, runs, args.rounds)
     except ReproduceError as exc:
         print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
         return 2
