@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -129,3 +130,23 @@ def test_vit_checkpoint_rebuilds_the_same_features(tmp_path):
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(rebuilt.features(x), a.features(x))
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda m: m.pop("model_args"), "lacks or mangles 'model_args' (dict)"),
+    (lambda m: m.update(round="two"), "lacks or mangles 'round' (int)"),
+    (lambda m: m["model_args"].update(bogus=1), "unexpected keyword argument 'bogus'"),
+    (lambda m: m["audio_spec"].update(n_mels=0), "n_mels=0"),
+    (lambda m: m["audio_spec"].update(sample_rate=-5), "sample_rate=-5"),
+    (lambda m: m["audio_spec"].update(win_length=4000), "win_length 4000 exceeds n_fft 640"),
+], ids=["no-model-args", "round-text", "unknown-model-arg", "no-mels", "negative-rate",
+        "window"])
+def test_an_edited_checkpoint_json_is_refused_with_the_field_named(tmp_path, edit, says):
+    """The checksum covers the weights only; before, each of these raised a KeyError,
+    TypeError or a RuntimeError deep in the audio front-end, some mid-evaluation."""
+    path = _save(tmp_path, 2, build_model(ModelArgs(input_size=32)))
+    meta = json.loads(path.read_text())
+    edit(meta)
+    path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=re.escape(says)):
+        load_checkpoint(path)

@@ -145,6 +145,16 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
     assert main([str(run / "round-0000.json"), "--task", "synthetic-shapes",
                  "--out", str(out)]) == 2
     assert "'vit-huge' is not one this version can rebuild" in capsys.readouterr().err
+    vit_cfg = RunConfig.from_run_config({**TINY, "arch": "vit"})
+    vit = build_model(vit_cfg.model_args())
+    (tmp_path / "vit").mkdir()
+    save_checkpoint(tmp_path / "vit", 1, vit.state_dict(), vit.args, AudioSpec(),
+                    vit_cfg.to_run_config(), {})
+    # before: decoded the task, then a ValueError traceback inside the ViT
+    assert main([str(tmp_path / "vit"), "--input-size", "48", "--task", "synthetic-shapes",
+                 "--out", str(out)]) == 2
+    assert "serves only the 32x32 inputs it was trained at; --input-size 48" in \
+        capsys.readouterr().err
     assert not out.exists()
 
 

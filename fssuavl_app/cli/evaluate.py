@@ -133,11 +133,28 @@ def check_checkpoint(path: Path) -> dict:
                         f"can rebuild ({', '.join(ARCHS)})")
     try:
         ckpt.build_model()
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # weights of another shape; a bad input size
         raise EvalError(f"{path}: its weights do not fit a {ckpt.model_args.arch} "
                         f"({str(exc).splitlines()[0]})") from exc
     return {"path": path, "round": ckpt.round, "arch": ckpt.model_args.arch,
+            "input_size": ckpt.model_args.input_size,
             "run_config": ckpt.run_config, "audio_spec": ckpt.audio_spec}
+
+
+def check_input_size(ckpt: dict, input_size: int | None) -> None:
+    """`--input-size` must suit the checkpoint's architecture (a ViT keeps the size it was
+    trained at: one position embedding per patch)."""
+    if input_size is None or input_size == ckpt["input_size"]:
+        return
+    arch = ARCHS[ckpt["arch"]]
+    if arch.fixed_input:
+        raise EvalError(f"{ckpt['path']}: a {arch.name} checkpoint serves only the "
+                        f"{ckpt['input_size']}x{ckpt['input_size']} inputs it was trained at; "
+                        f"--input-size {input_size} cannot change that (leave it out)")
+    try:
+        arch.check_input_size(input_size)
+    except ValueError as exc:
+        raise EvalError(f"--input-size {input_size}: {exc}") from exc
 
 
 def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]], list]:
@@ -145,12 +162,14 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
     audio = None
     if args.audio_checkpoint:
         audio = check_checkpoint(checkpoint_files(args.audio_checkpoint, "last")[-1])
+        check_input_size(audio, args.input_size)
     models = []
     for path in args.paths:
         files = checkpoint_files(path, args.rounds)
         base = args.label or (Path(path).name if Path(path).is_dir() else Path(path).parent.name)
         for f in files:
             ckpt = check_checkpoint(f)
+            check_input_size(ckpt, args.input_size)
             if audio and ARCHS[audio["arch"]].feature_dim != ARCHS[ckpt["arch"]].feature_dim:
                 raise EvalError(f"{f} ({ckpt['arch']}) and {audio['path']} ({audio['arch']}) "
                                 "give features of different sizes; they cannot share a head")

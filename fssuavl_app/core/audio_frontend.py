@@ -7,6 +7,7 @@ Decoding files is not done here: readers give mono `SAMPLE_RATE` float waveforms
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -33,6 +34,21 @@ class AudioSpec:
     # the built-in sounds (bench/audio_stats.py); not per dataset, not per clip.
     log_mel_mean: float = -3.5
     log_mel_std: float = 4.0
+
+    def __post_init__(self) -> None:
+        positive = ("sample_rate", "clip_seconds", "n_mels", "n_fft", "win_length",
+                    "hop_length", "time_frames", "log_mel_std")
+        bad = [f"{k}={getattr(self, k)!r}" for k in positive
+               if not isinstance(getattr(self, k), (int, float)) or not getattr(self, k) > 0
+               or not math.isfinite(getattr(self, k))]
+        if not isinstance(self.log_mel_mean, (int, float)) or not math.isfinite(self.log_mel_mean):
+            bad.append(f"log_mel_mean={self.log_mel_mean!r}")
+        if bad:
+            raise ValueError(f"audio front-end settings out of range: {', '.join(bad)} (each "
+                             "must be a finite number, all but log_mel_mean above 0)")
+        if self.win_length > self.n_fft:
+            raise ValueError(f"audio front-end win_length {self.win_length} exceeds n_fft "
+                             f"{self.n_fft}")
 
     @property
     def clip_samples(self) -> int:

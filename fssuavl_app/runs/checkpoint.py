@@ -34,6 +34,11 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt or not one of ours."""
 
 
+# the checkpoint JSON's fields, and their types (the weights checksum covers the weights only)
+META_FIELDS = {"round": int, "weights": str, "model_args": dict, "audio_spec": dict,
+               "run_config": dict, "metrics": dict}
+
+
 @dataclass
 class Checkpoint:
     round: int
@@ -94,6 +99,11 @@ def load_metadata(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{meta_path} is not an FSSUAVL checkpoint "
                               f"(format {meta.get('format') if isinstance(meta, dict) else None!r}"
                               f", expected {FORMAT!r})")
+    wrong = [f"{key!r} ({want.__name__})" for key, want in META_FIELDS.items()
+             if not isinstance(meta.get(key), want) or isinstance(meta.get(key), bool)]
+    if wrong:
+        raise CheckpointError(f"{meta_path} lacks or mangles {', '.join(wrong)}: it was edited "
+                              "or not written by this version")
     return meta
 
 
@@ -117,9 +127,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         state = load(blob)
     except Exception as exc:  # safetensors raises several types for bad files
         raise CheckpointError(f"cannot read weights {weights}: {exc}") from exc
-    return Checkpoint(round=int(meta["round"]), state_dict=state,
-                      model_args=ModelArgs.from_dict(meta["model_args"]),
-                      audio_spec=AudioSpec(**meta["audio_spec"]), run_config=meta["run_config"],
+    try:
+        model_args = ModelArgs.from_dict(meta["model_args"])
+        audio_spec = AudioSpec(**meta["audio_spec"])
+    except (TypeError, ValueError) as exc:  # an unknown field, a value out of range
+        raise CheckpointError(f"{meta_path}: its model_args / audio_spec do not describe a "
+                              f"model this version can rebuild ({exc})") from exc
+    return Checkpoint(round=meta["round"], state_dict=state, model_args=model_args,
+                      audio_spec=audio_spec, run_config=meta["run_config"],
                       metrics=meta["metrics"], path=meta_path)
 
 

@@ -29,6 +29,7 @@ class Arch:
     build: Callable[[int], nn.Module]
     default_head: Callable[[int, int], nn.Module]
     input_multiple: int = 1
+    fixed_input: bool = False  # True: a model serves only the input size it was built for
     summary: str = ""
     label: str = ""  # in tables, as the paper writes it (R-18, ViT)
 

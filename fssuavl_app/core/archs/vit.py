@@ -108,6 +108,6 @@ def vit_head(proj_dim: int, hidden: int) -> nn.Module:
 
 
 VIT = Arch(name="vit", label="ViT", feature_dim=VIT_WIDTH, build=vit_encoder, default_head=vit_head,
-           input_multiple=VIT_PATCH,
+           input_multiple=VIT_PATCH, fixed_input=True,  # one position embedding per token
            summary="ViT, 16x16 patches, width 256, 18 layers, 8 heads, mean of output tokens; "
                    "head 256-256-proj-dim")
