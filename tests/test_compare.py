@@ -55,6 +55,16 @@ def test_table_of_four_methods_with_and_without_evaluations(tmp_path, capsys):
     assert main([str(r) for r in runs]) == 0
     assert "| FSSUAVL (SimCLR, a) | R-18 | 2 | 50.00 | 50.00 |" in capsys.readouterr().out
     assert main([str(tmp_path / "nothing-here")]) == 2
+    # before: FileNotFoundError / JSONDecodeError tracebacks (the --out one after the table)
+    (tmp_path / "not.json").write_text("no json")
+    for argv, says in (([str(runs[0]), "--eval", str(tmp_path / "missing.json")], "missing.json"),
+                       ([str(runs[0]), "--eval", str(tmp_path / "not.json")], "not readable JSON"),
+                       ([str(runs[0]), "--eval", str(tmp_path / "cmp.md")], "not readable JSON")):
+        capsys.readouterr()
+        assert main(argv) == 2 and says in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main([str(runs[0]), "--out", str(tmp_path / "no-dir" / "x.md")])
+    assert stop.value.code == 2 and "does not exist" in capsys.readouterr().err
 
 
 def _seeded_run(path, shares, seed, before, after):

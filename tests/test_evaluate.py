@@ -135,6 +135,12 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
         argv = argv if "--task" in argv else [*argv, "--task", "synthetic-shapes"]
         assert main([*argv, "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    (lone / "round-0001.safetensors").write_bytes((run / "round-0001.safetensors").read_bytes())
+    assert main([str(lone / "round-0001.safetensors"), "--task", "synthetic-shapes",
+                 "--out", str(out)]) == 2
+    assert "weights without their round-0001.json" in capsys.readouterr().err
     weights = run / "round-0001.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
     assert main([str(run), "--rounds", "all", "--task", "synthetic-shapes", "--out", str(out)]) == 2

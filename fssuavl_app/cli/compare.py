@@ -143,8 +143,15 @@ def newest_eval(run_dir: Path) -> Path | None:
 
 
 def relabelled_results(eval_json: Path, method: str, arch: str) -> list[dict]:
-    results = json.loads(eval_json.read_text())["results"]
-    return [{**r, "method": method, "arch": arch} for r in results]
+    """The results of an `fssuavl-evaluate` results.json, under this run's method name."""
+    try:
+        results = json.loads(eval_json.read_text())["results"]
+        return [{**r, "method": method, "arch": arch} for r in results]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"--eval {eval_json}: not readable JSON ({exc})") from exc
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"--eval {eval_json}: not a results.json of fssuavl-evaluate "
+                              "(no list of results)") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,18 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.eval is not None and len(args.eval) != len(args.runs):
         p.error(f"--eval got {len(args.eval)} files for {len(args.runs)} runs")
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        p.error(f"--out {args.out}: the folder {Path(args.out).resolve().parent} does not exist")
     try:
         rows = [describe_run(Path(r)) for r in args.runs]
+        results = []
+        for i, (run, row) in enumerate(zip(args.runs, rows, strict=True)):
+            eval_json = Path(args.eval[i]) if args.eval else newest_eval(Path(run))
+            if eval_json is not None:
+                label = f"{row['method']} ({row['loss']}, {row['run']})"
+                results += relabelled_results(eval_json, label, row["arch"])
     except CheckpointError as exc:
         print(f"fssuavl-compare: error: {exc}", file=sys.stderr)
         return 2
     parts = ["### Central kNN monitor at each run's last round (top-1 %)", "", monitor_table(rows), ""]
-    results = []
-    for i, (run, row) in enumerate(zip(args.runs, rows, strict=True)):
-        eval_json = Path(args.eval[i]) if args.eval else newest_eval(Path(run))
-        if eval_json is not None:
-            label = f"{row['method']} ({row['loss']}, {row['run']})"
-            results += relabelled_results(eval_json, label, row["arch"])
     if results:
         parts += [markdown(results)]
     groups = group_by_seed([Path(r) for r in args.runs])

@@ -119,6 +119,9 @@ def checkpoint_files(path: str, rounds: str) -> list[Path]:
         return _rounds(p, rounds)
     if p.suffix in (".json", ".safetensors") and p.with_suffix(".json").is_file():
         return [p.with_suffix(".json")]
+    if p.suffix == ".safetensors" and p.is_file():
+        raise EvalError(f"{path}: weights without their {p.with_suffix('.json').name} (the "
+                        "half that says what they are); copy both files of a checkpoint")
     raise EvalError(f"{path}: neither a checkpoint (round-NNNN.json) nor a run directory")
 
 
