@@ -46,8 +46,13 @@ def main() -> None:
     wall, total, longest = (sum(r[k] for r in kept) for k in ("wall", "sum", "max"))
     print(f"total over rounds {kept[0]['round']}..{kept[-1]['round']}: wall {wall:.1f} s, "
           f"clients' sum {total:.1f} s, max {longest:.1f} s; wall/sum {wall / total:.3f}, "
-          f"wall/max {wall / longest:.3f}; peak GPU memory per client "
-          f"{max(r['peak-mem-mb'] for r in rows):.1f} MiB")
+          f"wall/max {wall / longest:.3f}; " + peak_line(max(r["peak-mem-mb"] for r in rows)))
+
+
+def peak_line(peak_mb: float) -> str:
+    """Clients report 0 MiB when they trained on CPU (no GPU memory was measured)."""
+    return (f"peak GPU memory per client {peak_mb:.1f} MiB" if peak_mb > 0
+            else "no GPU memory measured (clients trained on CPU)")
 
 
 if __name__ == "__main__":
