@@ -110,7 +110,11 @@ def test_a_wrong_task_stops_the_plan_before_any_run(tmp_path, capsys):
     (["table2", "--set", "bogus=1"], "unknown run-config key 'bogus'"),
     (["table2", "--set", "lr=nan"], "'lr' is nan; it must be a finite number"),
     (["table2", "--set", "image-dataset='cifar10'"], "needs image-root"),
-], ids=["share", "own-key", "own-rounds", "unknown-key", "nan", "no-root"])
+    (["table2", "--set", "image-root=/data/x"], "quote text values: key='text'"),
+    (["table2", "--set", "lr=0.1 lr=0.2"], "not 'key=value ...' as flwr run reads it"),
+    (["table2", "--set", "more.toml"], "a TOML file cannot be merged"),
+], ids=["share", "own-key", "own-rounds", "unknown-key", "nan", "no-root", "unquoted", "twice",
+        "toml"])
 def test_bad_shares_and_set_keys_stop_even_a_dry_run(tmp_path, capsys, argv, says):
     """Before, each of these planned nothing (exit 0, an empty report) or failed every
     `flwr run` with Flower's unnamed 'invalid format' / 'Invalid run configuration'."""
@@ -119,6 +123,22 @@ def test_bad_shares_and_set_keys_stop_even_a_dry_run(tmp_path, capsys, argv, say
     assert main([*argv, "--seeds", "1", "--out", str(tmp_path / "out"), "--dry-run"]) == 2
     assert says in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_set_is_checked_over_the_apps_own_run_config(tmp_path, capsys):
+    """`flwr run` merges the app's pyproject.toml under the overrides: a data root given
+    there satisfies the check, as it will satisfy the run."""
+    from fssuavl_app.cli.reproduce import main
+
+    app = tmp_path / "app"
+    app.mkdir()
+    config = (APP / "pyproject.toml").read_text()
+    (app / "pyproject.toml").write_text(config.replace(
+        'image-root = ""', f'image-root = "{tmp_path}"', 1))
+    argv = ["table2", "--seeds", "1", "--out", str(tmp_path / "out"), "--dry-run",
+            "--set", "image-dataset='cifar10'"]
+    assert main([*argv, "--app", str(app)]) == 0
+    assert main([*argv, "--app", str(APP)]) == 2 and "needs image-root" in capsys.readouterr().err
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):

@@ -33,7 +33,7 @@ from pathlib import Path
 from ..runs.checkpoint import list_checkpoints
 from ..runs.clock import duration
 from ..runs.files import write_json_atomic
-from ..runs.config import ConfigError, RunConfig
+from ..runs.config import ConfigError
 from ..runs.presets import ARCH_TAGS, FIG4_SHARES, SCALES, TARGETS, experiments
 from ..runs.rundir import read_metrics
 from .args import at_least
@@ -159,26 +159,42 @@ OWN_KEYS = {"preset": "a target", "seed": "--seeds", "output-dir": "--out",
             "run-name": "the preset and seed", "resume": "a call again"}
 
 
-def checked_set(text: str, runs: list[PlannedRun], rounds: int | None) -> None:
+def checked_set(text: str, runs: list[PlannedRun], rounds: int | None, app: Path) -> None:
     """Refuse `--set` text that Flower cannot parse, that names a key this tool sets, or
     that makes a planned run's config invalid (an unknown key, a bad value, a missing
-    data root): before any run starts, also for --dry-run."""
-    from flwr.common.config import parse_config_args
+    data root): each run's config is built as `flwr run` will (the app's pyproject.toml,
+    then the one override string), before any run starts, also for --dry-run."""
+    from .config import config_from_cli
 
+    if text.strip().endswith(".toml"):
+        raise ReproduceError(f"--set {text!r}: a TOML file cannot be merged with the keys "
+                             "fssuavl-reproduce sets; give its keys as 'key=value ...'")
     try:
-        values = parse_config_args([text]) if text.strip() else {}
-    except ValueError as exc:
-        raise ReproduceError(f"--set {text!r}: not 'key=value ...' ({exc})") from exc
+        values = _parsed(text)
+    except ConfigError as exc:
+        raise ReproduceError(f"--set {text!r}: {exc}") from exc
     own = dict(OWN_KEYS, **({"num-server-rounds": "--rounds"} if rounds else {}))
     for key in values:
         if key in own:
             raise ReproduceError(f"--set names {key!r}, which fssuavl-reproduce sets from "
                                  f"{own[key]}; leave it out of --set")
     for run in runs:
+        full = run_config_text(run, Path("/checked-set"), text, resume=False)
         try:
-            RunConfig.from_run_config({**values, "preset": f"{run.scale}/{run.stem}"})
+            config_from_cli([full], app)
         except ConfigError as exc:
             raise ReproduceError(f"{run.name} with --set {text!r}: {exc}") from exc
+
+
+def _parsed(text: str) -> dict:
+    """`--set` text as Flower parses a --run-config string; ConfigError when it cannot."""
+    from flwr.common.config import parse_config_args
+
+    try:
+        return parse_config_args([text]) if text.strip() else {}
+    except Exception as exc:  # ValueError, or click.ClickException for bad TOML
+        raise ConfigError(f"not 'key=value ...' as flwr run reads it ({exc}); quote text "
+                          "values: key='text'") from exc
 
 
 def rounds_of(run: PlannedRun, extra_rounds: int | None) -> int:
@@ -391,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {run.name}" + (f" (has round {done})" if done >= 0 else ""))
     try:
         check_tasks(tasks)
-        checked_set(args.set, runs, args.rounds)
+        checked_set(args.set, runs, args.rounds, Path(args.app).resolve())
     except ReproduceError as exc:
         print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
         return 2
