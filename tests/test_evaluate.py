@@ -12,10 +12,10 @@ import torch.nn.functional as F
 
 from fssuavl_app.cli.evaluate import main
 from fssuavl_app.core.audio_frontend import AudioSpec
-from fssuavl_app.core.models import build_model
 from fssuavl_app.core.inputs import InputPipeline
-from fssuavl_app.evaluate.features import with_bn_stats_from
 from fssuavl_app.core.modalities.audio import Waves
+from fssuavl_app.core.models import build_model
+from fssuavl_app.evaluate.features import with_bn_stats_from
 from fssuavl_app.evaluate.runner import Encoders, SplitInputs, feature_models, knn_fused
 from fssuavl_app.evaluate.tasks import open_tasks, pair_by_label
 from fssuavl_app.runs.checkpoint import save_checkpoint
@@ -159,8 +159,16 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
     # before: decoded the task, then a ValueError traceback inside the ViT
     assert main([str(tmp_path / "vit"), "--input-size", "48", "--task", "synthetic-shapes",
                  "--out", str(out)]) == 2
-    assert "serves only the 32x32 inputs it was trained at; --input-size 48" in \
-        capsys.readouterr().err
+    assert "serves only the 32x32 inputs it was trained at; 48x48" in capsys.readouterr().err
+    # an audio ViT at 32 behind an image checkpoint at 48: one pipeline, one size
+    wide = RunConfig.from_run_config({**TINY, "input-size": 48})
+    resnet = build_model(wide.model_args())
+    (tmp_path / "wide").mkdir()
+    save_checkpoint(tmp_path / "wide", 1, resnet.state_dict(), resnet.args, AudioSpec(),
+                    wide.to_run_config(), {})
+    assert main([str(tmp_path / "wide"), "--audio-checkpoint", str(tmp_path / "vit"),
+                 "--task", "synthetic-shapes", "--out", str(out)]) == 2
+    assert "serves only the 32x32 inputs it was trained at; 48x48" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -211,12 +219,17 @@ def test_bn_stats_from_inputs_are_their_mean_and_unbiased_variance(tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in before)  # the checkpoint's model untouched
     weights = dict(own.named_parameters())
     assert all(torch.equal(p, weights[n]) for n, p in model.named_parameters())
-    # batches of 4 over 10 items: near-equal batches (4, 3, 3), their statistics averaged
-    halves = with_bn_stats_from(model, pipeline, "image", images, batch_size=4)
-    parts = [x.reshape(x.shape[0], 10, -1)[:, i].flatten(1) for i in ([0, 1, 2, 3], [4, 5, 6],
-                                                                       [7, 8, 9])]
+    # batches of 4 over 10 items: near-equal batches (4, 3, 3) in a seeded random order,
+    # their statistics averaged
+    halves = with_bn_stats_from(model, pipeline, "image", images, batch_size=4, seed=5)
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(5))
+    per_item = x.reshape(x.shape[0], 10, -1)
+    parts = [per_item[:, rows].flatten(1) for rows in torch.tensor_split(order, 3)]
+    assert [p.shape[1] // per_item.shape[2] for p in parts] == [4, 3, 3]
     assert torch.allclose(halves.encoder.bn1.running_mean,
                           torch.stack([q.mean(1) for q in parts]).mean(0), atol=1e-5)
+    assert torch.allclose(halves.encoder.bn1.running_var,
+                          torch.stack([q.var(1) for q in parts]).mean(0), rtol=1e-4)
     audio = pipeline.eval_compact("audio", Waves(torch.randn(6, 16000) * 0.1,
                                                   torch.full((6,), 16000)))
     enc = Encoders({"image": model, "audio": model}, "m", 1, {}, "resnet18")
@@ -230,13 +243,55 @@ def test_bn_stats_from_inputs_are_their_mean_and_unbiased_variance(tmp_path):
     assert with_bn_stats_from(vit, pipeline, "image", images) is vit  # no BatchNorm: as is
 
 
-def test_task_bn_stats_change_knn_features_only_and_are_recorded(tmp_path, data):
+def test_bn_stats_of_class_sorted_inputs_keep_the_spread_between_classes():
+    """Datasets list items by class: batches taken in that order would each hold one class,
+    and the mean of their variances would miss the spread between the classes."""
+    cfg = RunConfig.from_run_config(TINY)
+    torch.manual_seed(0)
+    model = build_model(cfg.model_args()).eval()
+    pipeline = InputPipeline(cfg.input_spec(), torch.device("cpu"))
+    dark = torch.randint(0, 20, (32, 3, 32, 32), dtype=torch.uint8)
+    light = torch.randint(235, 256, (32, 3, 32, 32), dtype=torch.uint8)
+    images = torch.cat([dark, light])  # sorted: 32 of one "class", then 32 of the other
+    seen = []
+    hook = model.encoder.bn1.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
+    with torch.no_grad():
+        model.features(pipeline.eval_from_compact("image", images))
+    hook.remove()
+    whole = seen[0].transpose(0, 1).flatten(1).var(1)
+    own = with_bn_stats_from(model, pipeline, "image", images, batch_size=16)
+    ratio = (own.encoder.bn1.running_var / whole).mean().item()
+    assert 0.7 < ratio < 1.3, ratio  # in class order (batches of one kind): 0.24
+    one = with_bn_stats_from(model, pipeline, "image", images[:1])
+    assert one is model  # one row has no variance: the checkpoint's statistics stay
+
+
+def test_task_bn_stats_change_knn_features_only_and_are_recorded(tmp_path, data, monkeypatch):
+    import fssuavl_app.evaluate.runner as runner
+
     run = write_run(tmp_path / "r", (1,))
     task = ["--task", f"mnist+fsdd={data['mnist']},{data['fsdd']}", *FAST, "--mode", "v", "a",
             "--protocol", "knn", "finetune"]
     assert main([str(run), "--out", str(tmp_path / "ckpt"), *task]) == 0
+    made = []  # the kNN features come from the re-estimated copies, one per modality
+
+    def spy(model, pipeline, modality, compact, **kw):
+        made.append((modality, len(compact)))
+        made.append(runner_real(model, pipeline, modality, compact, **kw))
+        return made[-1]
+
+    runner_real = runner.with_bn_stats_from
+    monkeypatch.setattr(runner, "with_bn_stats_from", spy)
+    extracted = []
+    real_features = runner.features_of
+    monkeypatch.setattr(runner, "features_of", lambda model, *a, **kw: (
+        extracted.append(model), real_features(model, *a, **kw))[1])
     assert main([str(run), "--out", str(tmp_path / "task"), "--bn-stats", "task", *task]) == 0
     ckpt, own = _results(tmp_path / "ckpt"), _results(tmp_path / "task")
+    rows = own[0]["train-size"]  # re-estimated on the training rows of each modality
+    assert [m for m in made if isinstance(m, tuple)] == [("audio", rows), ("image", rows)]
+    copies = [m for m in made if not isinstance(m, tuple)]
+    assert len(extracted) == 4 and all(any(e is c for c in copies) for e in extracted)
     pick = lambda rs, proto, mode: next(r for r in rs if r["protocol"] == proto
                                         and r["mode"] == mode)
     for mode in ("V", "A"):

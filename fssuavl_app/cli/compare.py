@@ -142,15 +142,19 @@ def newest_eval(run_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
+class CompareError(ValueError):
+    """An --eval file that is missing or not an fssuavl-evaluate results.json."""
+
+
 def relabelled_results(eval_json: Path, method: str, arch: str) -> list[dict]:
     """The results of an `fssuavl-evaluate` results.json, under this run's method name."""
     try:
         results = json.loads(eval_json.read_text())["results"]
         return [{**r, "method": method, "arch": arch} for r in results]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"--eval {eval_json}: not readable JSON ({exc})") from exc
+        raise CompareError(f"--eval {eval_json}: not readable JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
-        raise CheckpointError(f"--eval {eval_json}: not a results.json of fssuavl-evaluate "
+        raise CompareError(f"--eval {eval_json}: not a results.json of fssuavl-evaluate "
                               "(no list of results)") from exc
 
 
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             if eval_json is not None:
                 label = f"{row['method']} ({row['loss']}, {row['run']})"
                 results += relabelled_results(eval_json, label, row["arch"])
-    except CheckpointError as exc:
+    except (CheckpointError, CompareError) as exc:
         print(f"fssuavl-compare: error: {exc}", file=sys.stderr)
         return 2
     parts = ["### Central kNN monitor at each run's last round (top-1 %)", "", monitor_table(rows), ""]

@@ -83,8 +83,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="BatchNorm statistics of the kNN and linear features: checkpoint = "
                         "the global model's as trained (default; an average over image and "
                         "audio batches), task = re-estimated on each task's training inputs, per "
-                        "modality (ours; no labels, test inputs unseen). Fine-tuning always "
-                        "starts from the checkpoint's. ViT has no BatchNorm: no effect")
+                        "modality (ours; no labels, test inputs unseen). Fine-tuning and t-SNE "
+                        "always use the checkpoint's. ViT has no BatchNorm: no effect")
     p.add_argument("--max-clip-seconds", type=above(2.0), default=10.0,
                    help="audio longer than this keeps its centre this long when loaded (10)")
     p.add_argument("--tsne", action="store_true",
@@ -136,9 +136,12 @@ def check_checkpoint(path: Path) -> dict:
                         f"can rebuild ({', '.join(ARCHS)})")
     try:
         ckpt.build_model()
-    except (RuntimeError, ValueError) as exc:  # weights of another shape; a bad input size
+    except RuntimeError as exc:
         raise EvalError(f"{path}: its weights do not fit a {ckpt.model_args.arch} "
                         f"({str(exc).splitlines()[0]})") from exc
+    except ValueError as exc:  # model args the architecture refuses (an input size)
+        raise EvalError(f"{path}: its model_args cannot build a {ckpt.model_args.arch} "
+                        f"({exc})") from exc
     return {"path": path, "round": ckpt.round, "arch": ckpt.model_args.arch,
             "input_size": ckpt.model_args.input_size,
             "run_config": ckpt.run_config, "audio_spec": ckpt.audio_spec}
@@ -153,7 +156,8 @@ def check_input_size(ckpt: dict, input_size: int | None) -> None:
     if arch.fixed_input:
         raise EvalError(f"{ckpt['path']}: a {arch.name} checkpoint serves only the "
                         f"{ckpt['input_size']}x{ckpt['input_size']} inputs it was trained at; "
-                        f"--input-size {input_size} cannot change that (leave it out)")
+                        f"{input_size}x{input_size} (--input-size, or the image checkpoint's "
+                        "size) cannot change that")
     try:
         arch.check_input_size(input_size)
     except ValueError as exc:
@@ -165,7 +169,6 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
     audio = None
     if args.audio_checkpoint:
         audio = check_checkpoint(checkpoint_files(args.audio_checkpoint, "last")[-1])
-        check_input_size(audio, args.input_size)
     models = []
     for path in args.paths:
         files = checkpoint_files(path, args.rounds)
@@ -173,6 +176,8 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
         for f in files:
             ckpt = check_checkpoint(f)
             check_input_size(ckpt, args.input_size)
+            if audio:  # both go through the one input pipeline, at the image checkpoint's size
+                check_input_size(audio, args.input_size or ckpt["input_size"])
             if audio and ARCHS[audio["arch"]].feature_dim != ARCHS[ckpt["arch"]].feature_dim:
                 raise EvalError(f"{f} ({ckpt['arch']}) and {audio['path']} ({audio['arch']}) "
                                 "give features of different sizes; they cannot share a head")

@@ -36,16 +36,18 @@ class AudioSpec:
     log_mel_std: float = 4.0
 
     def __post_init__(self) -> None:
-        positive = ("sample_rate", "clip_seconds", "n_mels", "n_fft", "win_length",
-                    "hop_length", "time_frames", "log_mel_std")
-        bad = [f"{k}={getattr(self, k)!r}" for k in positive
-               if not isinstance(getattr(self, k), (int, float)) or not getattr(self, k) > 0
-               or not math.isfinite(getattr(self, k))]
-        if not isinstance(self.log_mel_mean, (int, float)) or not math.isfinite(self.log_mel_mean):
-            bad.append(f"log_mel_mean={self.log_mel_mean!r}")
+        counts = ("sample_rate", "n_mels", "n_fft", "win_length", "hop_length", "time_frames")
+        bad = [f"{k}={getattr(self, k)!r}" for k in counts
+               if type(getattr(self, k)) is not int or getattr(self, k) <= 0]
+        for k in ("clip_seconds", "log_mel_std", "log_mel_mean"):
+            v = getattr(self, k)
+            if type(v) not in (int, float) or not math.isfinite(v) or \
+                    (k != "log_mel_mean" and v <= 0):
+                bad.append(f"{k}={v!r}")
         if bad:
-            raise ValueError(f"audio front-end settings out of range: {', '.join(bad)} (each "
-                             "must be a finite number, all but log_mel_mean above 0)")
+            raise ValueError(f"audio front-end settings out of range: {', '.join(bad)} (counts "
+                             "are positive ints; clip_seconds and log_mel_std positive, "
+                             "log_mel_mean finite)")
         if self.win_length > self.n_fft:
             raise ValueError(f"audio front-end win_length {self.win_length} exceeds n_fft "
                              f"{self.n_fft}")

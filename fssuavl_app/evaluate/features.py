@@ -72,13 +72,16 @@ def has_batchnorm(model: torch.nn.Module) -> bool:
 
 @torch.no_grad()
 def with_bn_stats_from(model: SSLModel, pipeline: InputPipeline, modality: str,
-                       compact: torch.Tensor, batch_size: int = 256) -> SSLModel:
-    """A copy of `model` in eval mode whose BatchNorm running statistics are the mean and
-    (unbiased) variance of each layer's input over `compact` (stored eval inputs of one
-    modality, as `extract_features` takes), averaged over near-equal batches of at most
-    `batch_size`; weights unchanged, `model` untouched. A model without BatchNorm comes
-    back as is."""
-    if not has_batchnorm(model) or not len(compact):
+                       compact: torch.Tensor, batch_size: int = 256, seed: int = 0
+                       ) -> SSLModel:
+    """A copy of `model` in eval mode whose BatchNorm running statistics are re-estimated
+    on `compact` (stored eval inputs of one modality, as `extract_features` takes): the
+    mean of each layer's batch mean and (unbiased) batch variance over near-equal batches
+    of at most `batch_size` rows, drawn in a seeded random order (datasets list items by
+    class; batches of one class would understate every variance). Weights unchanged,
+    `model` untouched. A model without BatchNorm, or fewer than 2 rows (a batch of one
+    has no variance), gives `model` back as is."""
+    if not has_batchnorm(model) or len(compact) < 2:
         return model
     own = copy.deepcopy(model)
     for bn in own.modules():
@@ -86,6 +89,7 @@ def with_bn_stats_from(model: SSLModel, pipeline: InputPipeline, modality: str,
             bn.reset_running_stats()
             bn.momentum = None  # cumulative average over the batches below
     own.train()
-    for chunk in torch.tensor_split(compact, -(-len(compact) // batch_size)):
-        own.features(pipeline.eval_from_compact(modality, chunk))
+    order = torch.randperm(len(compact), generator=torch.Generator().manual_seed(seed))
+    for rows in torch.tensor_split(order, -(-len(compact) // batch_size)):
+        own.features(pipeline.eval_from_compact(modality, compact[rows]))
     return own.eval()

@@ -27,7 +27,7 @@ from ..core.inputs import InputPipeline
 from ..core.modalities import MODALITIES, NAMES, modality
 from ..core.models import SSLModel
 from ..core.progress import Progress
-from .features import compact_inputs, extract_features, with_bn_stats_from
+from .features import compact_inputs, extract_features, has_batchnorm, with_bn_stats_from
 from .knn import knn_accuracy
 from .probe import ProbeSettings, finetune, linear_probe
 from .tasks import Task
@@ -36,6 +36,7 @@ logger = logging.getLogger("fssuavl.evaluate")
 PROTOCOLS = ("knn", "linear", "finetune")
 # modes of paired tasks: every modality together ("av"), or one ("v", "a"), as the paper's columns
 MODES = MappingProxyType({"av": NAMES, **{m.letter.lower(): (m.name,) for m in MODALITIES}})
+BN_STATS = ("checkpoint", "task")  # see EvalSettings.bn_stats
 MODE_NAMES = MappingProxyType({"av": "+".join(sorted(m.letter for m in MODALITIES)),
                                **{m.letter.lower(): m.letter for m in MODALITIES}})
 
@@ -53,6 +54,10 @@ class EvalSettings:
     # kNN / linear features with BatchNorm statistics of the checkpoint (default) or
     # re-estimated on each task's training inputs, per modality ("task"; ours)
     bn_stats: str = "checkpoint"
+
+    def __post_init__(self) -> None:
+        if self.bn_stats not in BN_STATS:
+            raise ValueError(f"bn_stats must be one of {BN_STATS}, got {self.bn_stats!r}")
 
 
 @dataclass
@@ -127,20 +132,15 @@ def knn_fused(train: dict[str, torch.Tensor], train_labels: torch.Tensor,
     return knn_accuracy(fuse(train), train_labels, fuse(test), test_labels, num_classes, k, t)
 
 
-BN_STATS = ("checkpoint", "task")
-
-
 def feature_models(enc: Encoders, data: dict[str, SplitInputs], pipeline: InputPipeline,
-                   needed: list[str], bn_stats: str) -> dict[str, SSLModel]:
+                   needed: list[str], bn_stats: str, seed: int = 0) -> dict[str, SSLModel]:
     """The model each modality's kNN / linear features come from: the checkpoint's, or with
     `bn_stats="task"` a copy whose BatchNorm statistics are re-estimated on the task's
     training inputs of that modality (no labels; test inputs never seen)."""
     if bn_stats == "checkpoint":
         return {m: enc.models[m] for m in needed}
-    if bn_stats != "task":
-        raise ValueError(f"bn_stats must be one of {BN_STATS}, got {bn_stats!r}")
-    return {m: with_bn_stats_from(enc.models[m], pipeline, m, data["train"].compact[m])
-            for m in needed}
+    return {m: with_bn_stats_from(enc.models[m], pipeline, m, data["train"].compact[m],
+                                  seed=seed) for m in needed}
 
 
 def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
@@ -151,11 +151,14 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
     needed = sorted({m for mode in modes for m in MODES[mode]})
     feats, started = {}, time.perf_counter()
     if {"knn", "linear"} & set(settings.protocols):
-        models = feature_models(enc, data, pipeline, needed, settings.bn_stats)
+        models = feature_models(enc, data, pipeline, needed, settings.bn_stats, settings.seed)
         feats = {(split, m): features_of(models[m], pipeline, m, data[split].compact[m],
                                          f"{enc.label} {task.name}/{split} {m}")
                  for split in ("train", "test") for m in needed}
     features_seconds = round(time.perf_counter() - started, 3)
+    # what the kNN / linear features used ("task" changes nothing in a model without BatchNorm)
+    bn_used = settings.bn_stats if any(has_batchnorm(enc.models[m]) for m in needed) \
+        else "checkpoint"
     results = []
     for protocol in settings.protocols:
         for mode in modes:
@@ -189,7 +192,7 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                 "checkpoint": enc.checkpoints if len(set(enc.checkpoints.values())) > 1
                 else next(iter(enc.checkpoints.values())),
                 "top1": acc.get(1), "top5": acc.get(5), "classes": n_cls,
-                "bn-stats": settings.bn_stats if protocol != "finetune" else "checkpoint",
+                "bn-stats": bn_used if protocol != "finetune" else "checkpoint",
                 "train-size": len(train.labels), "test-size": len(test.labels),
                 "seconds": round(time.perf_counter() - started, 3),
                 "features-seconds": features_seconds if protocol != "finetune" else 0.0})
@@ -206,7 +209,8 @@ def _epoch_bar(label: str, probe: ProbeSettings):
 def test_features(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                   pipeline: InputPipeline, max_points: int, seed: int
                   ) -> dict[str, torch.Tensor]:
-    """Test-split features per modality of a task, at most `max_points` each (for t-SNE)."""
+    """Test-split features per modality of a task, at most `max_points` each (for t-SNE),
+    with the checkpoint's BatchNorm statistics whatever `bn_stats` says."""
     split = data["test"]
     keep = np.sort(np.random.default_rng([seed, 606]).permutation(len(split.labels))[:max_points])
     out = {}

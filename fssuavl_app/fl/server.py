@@ -27,7 +27,7 @@ from ..evaluate.monitor import KnnMonitor
 from ..runs.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from ..runs.clock import RunClock
 from ..runs.config import ConfigError, RunConfig, resumed_config
-from ..runs.manifest import read_summary
+from ..runs.manifest import ManifestError, read_summary
 from ..runs.rundir import MetricsLog, RunDirError, read_metrics, resolve_run_dir
 from ..runs.sources import open_run_sources, partition_for
 from .faults import checked
@@ -167,7 +167,7 @@ def holdings_of(cfg: RunConfig, shards: list[ClientShard], num_partitions: int
 
 # what a user can fix: a run-config value, a data root or layout, a run directory to resume
 USER_ERRORS = (ConfigError, DatasetLayoutError, PartitionError, RunDirError, CheckpointError,
-               RunFailedError)
+               ManifestError, RunFailedError)
 
 
 def run_server(grid: Grid, context: Context) -> None:
