@@ -29,11 +29,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from ..runs.checkpoint import list_checkpoints
 from ..runs.clock import duration
-from ..runs.files import write_json_atomic
 from ..runs.config import ConfigError
+from ..runs.files import write_json_atomic
 from ..runs.presets import ARCH_TAGS, FIG4_SHARES, SCALES, TARGETS, experiments
 from ..runs.rundir import read_metrics
 from .args import at_least
@@ -155,8 +156,8 @@ def run_config_text(run: PlannedRun, runs_dir: Path, extra: str, resume: bool) -
 
 
 # keys fssuavl-reproduce sets itself, and the option that sets them
-OWN_KEYS = {"preset": "a target", "seed": "--seeds", "output-dir": "--out",
-            "run-name": "the preset and seed", "resume": "a call again"}
+OWN_KEYS = MappingProxyType({"preset": "a target", "seed": "--seeds", "output-dir": "--out",
+                             "run-name": "the preset and seed", "resume": "a call again"})
 
 
 def checked_set(text: str, runs: list[PlannedRun], rounds: int | None, app: Path) -> None:

@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -35,8 +36,8 @@ class CheckpointError(ValueError):
 
 
 # the checkpoint JSON's fields, and their types (the weights checksum covers the weights only)
-META_FIELDS = {"round": int, "weights": str, "model_args": dict, "audio_spec": dict,
-               "run_config": dict, "metrics": dict}
+META_FIELDS = MappingProxyType({"round": int, "weights": str, "model_args": dict,
+                                "audio_spec": dict, "run_config": dict, "metrics": dict})
 
 
 @dataclass
