@@ -130,6 +130,8 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
         "missing-root": [str(run), "--task", f"cifar10={tmp_path / 'missing-root'}"],
         "unknown task 'imagenet-21k'": [str(run), "--task", "imagenet-21k=/x"],
         "no checkpoint for round(s) [7]": [str(run), "--rounds", "7"],
+        "'synthetic-shapes' is built in and takes no root":  # was: the root ignored
+            [str(run), "--task", f"synthetic-shapes={tmp_path}"],
     }
     for message, argv in cases.items():
         argv = argv if "--task" in argv else [*argv, "--task", "synthetic-shapes"]
@@ -302,3 +304,12 @@ def test_task_bn_stats_change_knn_features_only_and_are_recorded(tmp_path, data,
         assert pick(own, "finetune", mode)["top1"] == pick(ckpt, "finetune", mode)["top1"]
     meta = json.loads((tmp_path / "task" / "results.json").read_text())
     assert meta["settings"]["bn_stats"] == "task"
+
+
+def test_rounds_on_a_single_checkpoint_file_is_said_to_do_nothing(tmp_path, caplog):
+    run = write_run(tmp_path / "r", (0, 1))
+    with caplog.at_level("WARNING", logger="fssuavl.evaluate"):
+        assert main([str(run / "round-0001.json"), "--rounds", "all", "--task",
+                     "synthetic-shapes", *FAST, "--out", str(tmp_path / "o")]) == 0
+    assert "--rounds all applies to run directories" in caplog.text
+    assert [r["round"] for r in _results(tmp_path / "o")] == [1]

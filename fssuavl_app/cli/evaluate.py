@@ -117,6 +117,9 @@ def checkpoint_files(path: str, rounds: str) -> list[Path]:
     p = Path(path)
     if p.is_dir():
         return _rounds(p, rounds)
+    if rounds != "last":
+        logger.warning("--rounds %s applies to run directories; %s is one checkpoint, "
+                       "evaluated as it is", rounds, path)
     if p.suffix in (".json", ".safetensors") and p.with_suffix(".json").is_file():
         return [p.with_suffix(".json")]
     if p.suffix == ".safetensors" and p.is_file():

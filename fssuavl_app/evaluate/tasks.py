@@ -149,6 +149,8 @@ def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128
                       int(run_config.get("synthetic-train-per-class", 300)),
                       int(run_config.get("synthetic-test-per-class", 50)))
     infos = {i.name: i for i in dataset_infos()}
+    if roots and (name == "synthetic-pairs" or (name in infos and not infos[name].needs_root)):
+        raise TaskError(f"task {name!r} is built in and takes no root; pass --task {name}")
     if name == "synthetic-pairs":
         return [paired_by_label_task(name, open_dataset("synthetic-shapes", builtin=builtin),
                                      open_dataset("synthetic-sounds", builtin=builtin), seed,
