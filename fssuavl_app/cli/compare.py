@@ -155,7 +155,7 @@ def relabelled_results(eval_json: Path, method: str, arch: str) -> list[dict]:
         raise CompareError(f"--eval {eval_json}: not readable JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
         raise CompareError(f"--eval {eval_json}: not a results.json of fssuavl-evaluate "
-                              "(no list of results)") from exc
+                           "(no list of results)") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,17 +19,24 @@ def config_from_cli(overrides: list[str] | None, app_dir: str | Path = ".") -> R
     """What `flwr run APP --run-config ...` would give: the app's pyproject run config
     (package defaults when APP has none), then each override in order: a TOML file
     or a 'key=value key2="text"' string."""
-    from flwr.common.config import parse_config_args
-
     merged = app_defaults(app_dir)
     for item in overrides or []:
-        try:
-            merged.update(parse_config_args([item]))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read run-config override {item!r}: {exc}") from exc
-        except Exception as exc:  # click.ClickException for a malformed 'k=v' string
-            raise ConfigError(f"cannot parse run-config override {item!r}: {exc}") from exc
+        merged.update(parse_override(item))
     return checked(RunConfig.from_run_config(merged))
+
+
+def parse_override(item: str) -> dict:
+    """One `--run-config` override as `flwr run` reads it (a TOML file, or a 'key=value
+    key2="text"' string) as flat keys; ConfigError when it cannot be read."""
+    from flwr.common.config import parse_config_args
+
+    try:
+        return parse_config_args([item]) if item.strip() else {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read run-config override {item!r}: {exc}") from exc
+    except Exception as exc:  # click.ClickException for a malformed 'k=v' string
+        raise ConfigError(f"cannot parse run-config override {item!r}: not 'key=value ...' as "
+                          f"flwr run reads it ({exc}); quote text values: key='text'") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,15 +165,15 @@ def checked_set(text: str, runs: list[PlannedRun], rounds: int | None, app: Path
     that makes a planned run's config invalid (an unknown key, a bad value, a missing
     data root): each run's config is built as `flwr run` will (the app's pyproject.toml,
     then the one override string), before any run starts, also for --dry-run."""
-    from .config import config_from_cli
+    from .config import config_from_cli, parse_override
 
     if text.strip().endswith(".toml"):
         raise ReproduceError(f"--set {text!r}: a TOML file cannot be merged with the keys "
                              "fssuavl-reproduce sets; give its keys as 'key=value ...'")
     try:
-        values = _parsed(text)
-    except ConfigError as exc:
-        raise ReproduceError(f"--set {text!r}: {exc}") from exc
+        values = parse_override(text)
+    except ConfigError as exc:  # its message quotes the text
+        raise ReproduceError(f"--set: {exc}") from exc
     own = dict(OWN_KEYS, **({"num-server-rounds": "--rounds"} if rounds else {}))
     for key in values:
         if key in own:
@@ -185,17 +185,6 @@ def checked_set(text: str, runs: list[PlannedRun], rounds: int | None, app: Path
             config_from_cli([full], app)
         except ConfigError as exc:
             raise ReproduceError(f"{run.name} with --set {text!r}: {exc}") from exc
-
-
-def _parsed(text: str) -> dict:
-    """`--set` text as Flower parses a --run-config string; ConfigError when it cannot."""
-    from flwr.common.config import parse_config_args
-
-    try:
-        return parse_config_args([text]) if text.strip() else {}
-    except Exception as exc:  # ValueError, or click.ClickException for bad TOML
-        raise ConfigError(f"not 'key=value ...' as flwr run reads it ({exc}); quote text "
-                          "values: key='text'") from exc
 
 
 def rounds_of(run: PlannedRun, extra_rounds: int | None) -> int:

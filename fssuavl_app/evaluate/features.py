@@ -66,8 +66,12 @@ def extract_features(model: SSLModel, pipeline: InputPipeline, modality: str,
     return torch.cat(feats) if feats else torch.zeros(0, 0)
 
 
+def batchnorms(model: torch.nn.Module) -> list[torch.nn.modules.batchnorm._BatchNorm]:
+    return [x for x in model.modules() if isinstance(x, torch.nn.modules.batchnorm._BatchNorm)]
+
+
 def has_batchnorm(model: torch.nn.Module) -> bool:
-    return any(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in model.modules())
+    return bool(batchnorms(model))
 
 
 @torch.no_grad()
@@ -84,10 +88,9 @@ def with_bn_stats_from(model: SSLModel, pipeline: InputPipeline, modality: str,
     if not has_batchnorm(model) or len(compact) < 2:
         return model
     own = copy.deepcopy(model)
-    for bn in own.modules():
-        if isinstance(bn, torch.nn.modules.batchnorm._BatchNorm):
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average over the batches below
+    for bn in batchnorms(own):
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches below
     own.train()
     order = torch.randperm(len(compact), generator=torch.Generator().manual_seed(seed))
     for rows in torch.tensor_split(order, -(-len(compact) // batch_size)):
