@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fssuavl_app.core.speed import peak_memory_line
 from fssuavl_app.runs.rundir import read_metrics
 
 
@@ -46,13 +47,7 @@ def main() -> None:
     wall, total, longest = (sum(r[k] for r in kept) for k in ("wall", "sum", "max"))
     print(f"total over rounds {kept[0]['round']}..{kept[-1]['round']}: wall {wall:.1f} s, "
           f"clients' sum {total:.1f} s, max {longest:.1f} s; wall/sum {wall / total:.3f}, "
-          f"wall/max {wall / longest:.3f}; " + peak_line(max(r["peak-mem-mb"] for r in rows)))
-
-
-def peak_line(peak_mb: float) -> str:
-    """Clients report 0 MiB when they trained on CPU (no GPU memory was measured)."""
-    return (f"peak GPU memory per client {peak_mb:.1f} MiB" if peak_mb > 0
-            else "no GPU memory measured (clients trained on CPU)")
+          f"wall/max {wall / longest:.3f}; " + peak_memory_line(max(r["peak-mem-mb"] for r in rows)))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from fssuavl_app.core.models import ModelArgs
 from fssuavl_app.core.speed import (
     Speed,
     autocast,
+    peak_memory_line,
     peak_memory_mb,
     reset_peak_memory,
     resolve_speed,
@@ -147,7 +148,7 @@ def main() -> None:
     print(f"ClientApp training path : {samples / t_client:8.1f} samples/s ({t_client:.2f} s)")
     print(f"bare PyTorch loop       : {samples / t_bare:8.1f} samples/s ({t_bare:.2f} s)")
     print(f"ratio client/bare       : {t_bare / t_client:8.3f}")
-    print(f"peak GPU memory (client): {peak:8.1f} MiB")
+    print(peak_memory_line(peak, "of the ClientApp path"))
 
 
 if __name__ == "__main__":

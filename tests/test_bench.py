@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fssuavl_app.core.speed import peak_memory_line
+
 pytestmark = pytest.mark.unit
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -19,8 +21,10 @@ def _script(name: str):
     return module
 
 
-def test_round_overhead_says_a_cpu_run_measured_no_gpu_memory():
-    """It printed 'peak GPU memory per client 0.0 MiB' for runs that trained on CPU."""
-    peak_line = _script("round_overhead").peak_line
-    assert peak_line(0.0) == "no GPU memory measured (clients trained on CPU)"
-    assert peak_line(812.5) == "peak GPU memory per client 812.5 MiB"
+def test_the_benches_say_a_cpu_run_measured_no_gpu_memory():
+    """round_overhead printed 'peak GPU memory per client 0.0 MiB' for runs that trained on
+    CPU, train_throughput 'peak GPU memory (client): 0.0 MiB'."""
+    assert peak_memory_line(0.0) == "no GPU memory measured (trained on CPU)"
+    assert peak_memory_line(812.5) == "peak GPU memory per client 812.5 MiB"
+    for name in ("round_overhead", "train_throughput"):
+        assert _script(name).peak_memory_line is peak_memory_line

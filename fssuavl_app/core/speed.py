@@ -100,6 +100,12 @@ def peak_memory_mb(device: torch.device) -> float:
     return torch.cuda.max_memory_reserved(device) / 2**20
 
 
+def peak_memory_line(peak_mb: float, whose: str = "per client") -> str:
+    """A report line for `peak_memory_mb`: 0 MiB means the work ran on CPU, where none is measured."""
+    return (f"peak GPU memory {whose} {peak_mb:.1f} MiB" if peak_mb > 0
+            else "no GPU memory measured (trained on CPU)")
+
+
 def reset_peak_memory(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
