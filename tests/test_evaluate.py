@@ -313,3 +313,19 @@ def test_rounds_on_a_single_checkpoint_file_is_said_to_do_nothing(tmp_path, capl
                      "synthetic-shapes", *FAST, "--out", str(tmp_path / "o")]) == 0
     assert "--rounds all applies to run directories" in caplog.text
     assert [r["round"] for r in _results(tmp_path / "o")] == [1]
+
+
+def test_a_knn_bank_smaller_than_k_is_logged_and_its_k_recorded(tmp_path, caplog):
+    """kNN clamps k to the bank: a 5-item bank at --knn-k 200 scored k=5 with nothing said."""
+    run = write_run(tmp_path / "r", (0,))
+    with caplog.at_level("WARNING"):
+        assert main([str(run), "--out", str(tmp_path / "o"), "--task", "synthetic-shapes",
+                     "--max-samples", "5", "--protocol", "knn", "linear"]) == 0
+    assert "the kNN bank holds 5 training items, fewer than --knn-k 200" in caplog.text
+    results = _results(tmp_path / "o")
+    knn = [r for r in results if r["protocol"] == "knn"]
+    assert knn and all(r["knn-k"] == 5 and r["knn-t"] == 0.1 for r in knn)
+    assert all("knn-k" not in r for r in results if r["protocol"] != "knn")
+    assert main([str(run), "--out", str(tmp_path / "o2"), "--task", "synthetic-shapes",
+                 "--max-samples", "5", "--knn-k", "3"]) == 0
+    assert {r["knn-k"] for r in _results(tmp_path / "o2") if r["protocol"] == "knn"} == {3}

@@ -159,6 +159,11 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
     # what the kNN / linear features used ("task" changes nothing in a model without BatchNorm)
     bn_used = settings.bn_stats if any(has_batchnorm(enc.models[m]) for m in needed) \
         else "checkpoint"
+    bank_k = min(settings.knn_k, len(data["train"].labels))  # knn_scores clamps k to the bank
+    if "knn" in settings.protocols and bank_k < settings.knn_k:
+        logger.warning("%s: the kNN bank holds %d training items, fewer than --knn-k %d: every "
+                       "item votes (k=%d, recorded as knn-k)", task.name, bank_k,
+                       settings.knn_k, bank_k)
     results = []
     for protocol in settings.protocols:
         for mode in modes:
@@ -193,6 +198,7 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                 else next(iter(enc.checkpoints.values())),
                 "top1": acc.get(1), "top5": acc.get(5), "classes": n_cls,
                 "bn-stats": bn_used if protocol != "finetune" else "checkpoint",
+                **({"knn-k": bank_k, "knn-t": settings.knn_t} if protocol == "knn" else {}),
                 "train-size": len(train.labels), "test-size": len(test.labels),
                 "seconds": round(time.perf_counter() - started, 3),
                 "features-seconds": features_seconds if protocol != "finetune" else 0.0})
