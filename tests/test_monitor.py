@@ -57,6 +57,10 @@ def test_bank_is_capped_and_described():
     assert len(monitor.labels[("image", "test")]) == 20  # 40 test items, capped
     assert re.fullmatch(r"image 20 bank / 20 queries, audio 20 bank / 20 queries "
                         r"\(decoded in \d+\.\d s\)", monitor.describe())
+    # knn_scores clamps k to the bank: a 20-item bank at k=200 scores with k=20
+    tiny_bank, _, _ = _monitor_and_model(k=200, max_samples=20)
+    assert tiny_bank.describe().endswith("; the image and audio banks hold fewer than knn-k 200 "
+                                         "items: every item votes")
 
 
 def test_rescoring_with_k_zero_is_refused_not_replaced_by_the_monitors_k():

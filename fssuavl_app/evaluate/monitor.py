@@ -53,7 +53,11 @@ class KnnMonitor:
         """E.g. "image 1000 bank / 500 queries, audio 1000 / 500 (decoded in 8.1 s)"."""
         sizes = [f"{m} {len(self.labels[(m, 'train')])} bank / {len(self.labels[(m, 'test')])} "
                  "queries" for m in self.sources]
-        return f"{', '.join(sizes)} (decoded in {self.prepare_seconds:.1f} s)"
+        small = [m for m in self.sources if len(self.labels[(m, "train")]) < self.k]
+        which = " and ".join(small) + (" banks hold" if len(small) > 1 else " bank holds")
+        clamped = (f"; the {which} fewer than knn-k {self.k} items: every item votes"
+                   if small else "")
+        return f"{', '.join(sizes)} (decoded in {self.prepare_seconds:.1f} s){clamped}"
 
     def features(self, model: SSLModel) -> dict[tuple[str, str], torch.Tensor]:
         """Encoder features (N, D) of every (modality, split) the monitor holds."""
