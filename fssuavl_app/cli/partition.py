@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..data import DatasetLayoutError, PartitionError, summarize
+from ..data import DatasetLayoutError, PartitionError, Source, summarize
 from ..runs.config import ConfigError
 from ..runs.files import write_json_atomic
 from ..runs.manifest import manifest_dict
@@ -39,31 +39,45 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write_partition(cfg, num_clients: int, out: Path, force: bool = False) -> list[Path]:
-    """Write client-NNNN.json for every client plus summary.txt / summary.json; their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    existing = sorted(out.glob("client-*.json"))
+def manifests_in(out: Path, force: bool) -> list[Path]:
+    """The client manifests already in `out`; without `force` there must be none."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
+    existing = sorted(out.glob("client-*.json")) if out.is_dir() else []
     if existing and not force:
         raise FileExistsError(f"{out} already holds {len(existing)} client manifests; "
                               "choose another --out or pass --force")
-    for old in existing:
-        old.unlink()
-    sources = open_run_sources(cfg)
+    return existing
+
+
+def write_partition(cfg, sources: dict[str, Source], num_clients: int, out: Path,
+                    force: bool = False) -> list[Path]:
+    """Write client-NNNN.json for every client plus summary.txt / summary.json; their paths.
+
+    Everything is computed before `out` is touched: a config or dataset that
+    fails leaves manifests already there as they were. With `force`, old
+    manifests the new partition does not rewrite (it has fewer clients) are removed.
+    """
+    existing = manifests_in(out, force)
     shards = partition_for(cfg, sources, num_clients)
     width = max(4, len(str(num_clients - 1)))
-    paths = []
-    for pid, shard in enumerate(shards):
-        path = out / f"client-{pid:0{width}d}.json"
-        write_json_atomic(path, manifest_dict(shard, pid, num_clients, cfg, sources))
-        paths.append(path)
+    names = [f"client-{pid:0{width}d}.json" for pid in range(num_clients)]
+    manifests = [manifest_dict(shard, pid, num_clients, cfg, sources)
+                 for pid, shard in enumerate(shards)]
     text = summarize(shards, {m: s.labels("train") for m, s in sources.items()},
                      cfg.dirichlet_alpha)
+    summary = {"num-clients": num_clients, "run-config": cfg.to_run_config(),
+               "clients": [{"partition-id": k, "role": s.role, "manifest": name,
+                            **{f"num-{m}": len(s.indices(m)) for m in sources}}
+                           for k, (s, name) in enumerate(zip(shards, names))]}
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / name for name in names]
+    for path, manifest in zip(paths, manifests):
+        write_json_atomic(path, manifest)
+    for old in set(existing) - set(paths):
+        old.unlink()
     (out / "summary.txt").write_text(text + "\n")
-    write_json_atomic(out / "summary.json", {
-        "num-clients": num_clients, "run-config": cfg.to_run_config(),
-        "clients": [{"partition-id": k, "role": s.role, "manifest": p.name,
-                     **{f"num-{m}": len(s.indices(m)) for m in sources}}
-                    for k, (s, p) in enumerate(zip(shards, paths))]})
+    write_json_atomic(out / "summary.json", summary)
     return paths
 
 
@@ -73,10 +87,16 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config_from_cli(args.run_config, args.app)
         if args.num_clients < 1:
             raise PartitionError("--num-clients must be at least 1")
-        paths = write_partition(cfg, args.num_clients, Path(args.out), args.force)
+        out = Path(args.out)
+        manifests_in(out, args.force)  # before the datasets are read
+        sources = open_run_sources(cfg)
+        paths = write_partition(cfg, sources, args.num_clients, out, args.force)
     except (ConfigError, DatasetLayoutError, PartitionError, FileExistsError) as exc:
         print(f"fssuavl-partition: error: {exc}", file=sys.stderr)
         return 2
+    for src in sources.values():  # what the readers left out or found odd, as `flwr run` logs
+        for note in src.index_notes:
+            print(f"note: {src.name}: {note}")
     print((Path(args.out) / "summary.txt").read_text(), end="")
     print(f"Wrote {len(paths)} client manifests to {Path(args.out).resolve()} "
           f"({paths[0].name} .. {paths[-1].name}) and summary.txt / summary.json.")
