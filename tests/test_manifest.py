@@ -179,3 +179,16 @@ def test_force_keeps_the_old_manifests_until_the_new_partition_is_built(tmp_path
     assert partition_main(["--num-clients", "2", "--out", str(tmp_path / "a-file"),
                            *base[2:]]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_the_readers_notes_are_printed(tmp_path, capsys):
+    """fssuavl-partition said nothing of files the readers left out (flwr run logs them)."""
+    from .layouts_images import write_image_folder
+
+    root = write_image_folder(tmp_path, per_class=8)
+    assert partition_main(["--num-clients", "2", "--out", str(tmp_path / "o"), "--app",
+                           str(tmp_path), "--run-config", OVERRIDE, "--run-config",
+                           f"image-dataset='image-folder' image-root='{root}'"]) == 0
+    printed = capsys.readouterr().out
+    assert ("note: image-folder: " + f"{root}: 1 image file directly in the root, in no class "
+            "folder, skipped (first: loose.png)") in printed

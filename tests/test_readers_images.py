@@ -353,6 +353,81 @@ def test_image_folder_errors(tmp_path):
     assert str(tmp_path / "flat") in str(err.value)
 
 
+def _images(folder: Path, n: int = 2, label: int = 0) -> None:
+    for k in range(n):
+        L._write(folder / f"i{k}.png", L._folder_item_bytes(label, k + 1))
+
+
+def test_folders_named_like_a_split_are_not_taken_as_classes(tmp_path):
+    """train/ + val/, a lone train/, a wrapped copy: the folders became the classes."""
+    for name, folders in {"tv": ("train", "val"), "tronly": ("train",),
+                          "validation": ("train", "Validation")}.items():
+        for split in folders:
+            for cls in ("cat", "dog"):
+                _images(tmp_path / name / split / cls)
+        with pytest.raises(DatasetLayoutError, match="a split layout needs train/<class>/ and "
+                           "test/<class>/") as err:
+            ImageFolder(tmp_path / name)
+        assert f"{folders[-1]}/" in str(err.value)
+    for cls in ("cat", "dog"):
+        _images(tmp_path / "wrapped" / "mydata" / cls)
+    with pytest.raises(DatasetLayoutError, match="point the root at") as err:
+        ImageFolder(tmp_path / "wrapped")
+    assert str(tmp_path / "wrapped" / "mydata") in str(err.value)
+
+
+def test_split_folders_in_any_case_and_what_they_leave_out_is_noted(tmp_path, no_decoding):
+    root = tmp_path / "set"
+    for split in ("Train", "TEST", "val"):
+        for label, cls in enumerate(("cat", "dog")):
+            _images(root / split / cls, label=label)
+    _images(root / "Train", n=1)  # loose in train/
+    reader = ImageFolder(root)
+    assert reader.classes == ("cat", "dog")
+    assert reader.item_ids("test")[0] == "TEST/cat/i0.png" and len(reader.item_ids("test")) == 4
+    notes = " | ".join(reader.index_notes)
+    assert "1 folder beside the train and test folders, not used (first: val/)" in notes
+    assert "1 image file directly in Train/, in no class folder, skipped (first: i0.png)" in notes
+
+
+def test_hidden_macos_and_linked_folders(tmp_path, no_decoding):
+    """__MACOSX became a class; hidden folders were read; linked folders were skipped
+    silently; broken links vanished uncounted."""
+    root = tmp_path / "set"
+    for label, cls in enumerate(("cat", "dog")):
+        _images(root / cls, label=label)
+    _images(root / "__MACOSX" / "cat")
+    _images(root / "cat" / ".ipynb_checkpoints")
+    _images(tmp_path / "store" / "more", n=3)
+    (root / "dog" / "linked").symlink_to(tmp_path / "store" / "more")
+    (root / "dog" / "loop").symlink_to(root / "dog")  # walked once, not forever
+    (root / "cat" / "broken.png").symlink_to(tmp_path / "gone.png")
+    reader = ImageFolder(root)
+    assert reader.classes == ("cat", "dog")
+    ids = reader.item_ids("train") + reader.item_ids("test")
+    assert sorted(i for i in ids if i.startswith("dog/")) == [
+        "dog/i0.png", "dog/i1.png", "dog/linked/i0.png", "dog/linked/i1.png", "dog/linked/i2.png"]
+    assert sorted(i for i in ids if i.startswith("cat/")) == ["cat/i0.png", "cat/i1.png"]
+    assert any("1 image name is not a readable file (a broken link?), skipped (first: "
+               "cat/broken.png)" in n for n in reader.index_notes), reader.index_notes
+
+
+def test_one_class_is_noted(tmp_path, no_decoding):
+    _images(tmp_path / "set" / "cat", n=6)
+    reader = ImageFolder(tmp_path / "set")
+    assert any("one class folder only (cat)" in n for n in reader.index_notes)
+
+
+def test_the_flat_split_does_not_depend_on_unicode_normalisation():
+    import unicodedata
+
+    from fssuavl_app.data.folders import is_test_item
+
+    ids = [f"café/été_{k}.jpg" for k in range(200)]
+    nfd = [unicodedata.normalize("NFD", i) for i in ids]
+    assert nfd != ids and [is_test_item(i) for i in ids] == [is_test_item(i) for i in nfd]
+
+
 # ---------------------------------------------------------------- writers and registry
 
 

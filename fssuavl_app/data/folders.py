@@ -1,26 +1,36 @@
 """Class-per-folder datasets, shared by the image and the audio folder readers.
 
-Layouts: `root/train/<class>/**` + `root/test/<class>/**` (classes are the
-sorted class folders of train; a test class that train lacks is a layout
-error), or `root/<class>/**` with a split fixed by each file: an item is
-test when int(sha1(id).hexdigest(), 16) % 5 == 0 (about 20%). Ids are
-root-relative posix paths, class by class, sorted by path.
+Layouts: `root/train/<class>/**` + `root/test/<class>/**` (the two names in
+any case; classes are the sorted class folders of train; a test class that
+train lacks is a layout error), or `root/<class>/**` with a split fixed by
+each file: an item is test when int(sha1(NFC id).hexdigest(), 16) % 5 == 0
+(about 20%). Ids are root-relative posix paths, class by class, sorted by
+path. Hidden files and folders are skipped, symlinked folders followed.
+Folders named like a split but not the train/test pair (val/, a lone
+train/), or a lone class folder whose files sit one level deeper, are layout
+errors: read as classes they would give every item a wrong label.
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-from .index import DatasetLayoutError, SplitIndex, files_under, sorted_subdirs
+from .index import (DatasetLayoutError, SplitIndex, files_under, is_hidden, sorted_subdirs,
+                    walk_files)
 
 TEST_EVERY = 5
+# Folder names (any case) that say a copy is split; in a flat layout they would become classes.
+SPLIT_NAMES = frozenset({"train", "test", "val", "valid", "validation", "eval", "dev"})
 
 
 def is_test_item(item_id: str) -> bool:
     """The fixed split of a flat class-folder set: sha1 of the id mod 5 == 0 (~20%)."""
-    return int(hashlib.sha1(item_id.encode("utf-8")).hexdigest(), 16) % TEST_EVERY == 0
+    # NFC: a copy made on macOS (NFD names) splits as a copy made on Linux
+    key = unicodedata.normalize("NFC", item_id)
+    return int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % TEST_EVERY == 0
 
 
 def note(where: str, what: tuple[str, str], items: Sequence[str]) -> list[str]:
@@ -32,42 +42,96 @@ def note(where: str, what: tuple[str, str], items: Sequence[str]) -> list[str]:
 
 def visible_files(folder: Path, suffixes: Sequence[str]) -> list[Path]:
     """The visible files directly in `folder` with one of `suffixes` (any case), sorted."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+    return sorted(p for p in folder.iterdir() if p.is_file() and not is_hidden(p.name)
                   and p.suffix.lower() in suffixes)
 
 
+def split_folders(root: Path) -> tuple[Path, Path] | None:
+    """(train, test) folders of a split layout (the names in any case), or None for a flat one.
+
+    Other folders named like a split (val/, validation/, a train/ alone) are a
+    layout error: as class folders they would silently become the classes.
+    """
+    folders = sorted_subdirs(root)
+    named = {f.lower(): f for f in folders}
+    if "train" in named and "test" in named:
+        return root / named["train"], root / named["test"]
+    splits = [f for f in folders if f.lower() in SPLIT_NAMES]
+    if splits:
+        raise DatasetLayoutError(
+            f"{root} holds {', '.join(f + '/' for f in splits)}: a split layout needs "
+            "train/<class>/ and test/<class>/ (rename a val/ or validation/ folder to test/); "
+            "without both, ROOT's sub-folders are the classes, and these would be taken as "
+            "classes")
+    return None
+
+
 def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Sequence[str]
-                 ) -> list[tuple[str, int]]:
-    return [(p.relative_to(root).as_posix(), label) for label, cls in enumerate(classes)
-            for p in files_under(folder / cls, suffixes)]
+                 ) -> tuple[list[tuple[str, int]], list[str]]:
+    """([(root-relative id, label)], unreadable ids) of the class folders below `folder`."""
+    found, unreadable = [], []
+    for label, cls in enumerate(classes):
+        files, bad = walk_files(folder / cls, suffixes)
+        found += [(p.relative_to(root).as_posix(), label) for p in files]
+        unreadable += [p.relative_to(root).as_posix() for p in bad]
+    return found, unreadable
+
+
+def _one_level_too_high(folder: Path, classes: Sequence[str], suffixes: Sequence[str]) -> None:
+    """A lone class folder whose files all sit in its own sub-folders is the real root."""
+    if len(classes) != 1:
+        return
+    inner = folder / classes[0]
+    if not visible_files(inner, suffixes) and len(sorted_subdirs(inner)) > 1:
+        raise DatasetLayoutError(
+            f"{folder} holds one folder, {classes[0]}/, and its files sit in its sub-folders "
+            f"{sorted_subdirs(inner)[:3]}: point the root at {inner} (its sub-folders are the "
+            "classes)")
 
 
 def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
                        ) -> tuple[list[str], dict[str, SplitIndex], list[str]]:
     """(classes, {"train", "test"} splits, index notes) of a class-folder set of `kind` files."""
-    split_layout = (root / "train").is_dir() and (root / "test").is_dir()
-    folder = root / "train" if split_layout else root
+    split = split_folders(root)
+    folder = split[0] if split else root
     classes = sorted_subdirs(folder)
     if not classes:
         raise DatasetLayoutError(f"expected class folders in {folder} (none found)")
+    _one_level_too_high(folder, classes, suffixes)
     splits = {s: SplitIndex() for s in ("train", "test")}
-    notes = []
-    if split_layout:
-        strangers = [c for c in sorted_subdirs(root / "test") if c not in classes]
+    notes, unreadable = [], []
+    loose = {root: [p.name for p in visible_files(root, suffixes)]}
+    if split:
+        strangers = [c for c in sorted_subdirs(split[1]) if c not in classes]
         if strangers:
-            raise DatasetLayoutError(f"{root / 'test'}: class folders {strangers[:3]} are not in "
-                                     f"{root / 'train'} (expected the same classes)")
-        for split, target in splits.items():
-            for item_id, label in _class_files(root, root / split, classes, suffixes):
-                target.add(item_id, label)
+            raise DatasetLayoutError(f"{split[1]}: class folders {strangers[:3]} are not in "
+                                     f"{split[0]} (expected the same classes)")
+        for name, target in zip(("train", "test"), split):
+            found, bad = _class_files(root, target, classes, suffixes)
+            for item_id, label in found:
+                splits[name].add(item_id, label)
+            unreadable += bad
+            loose[target] = [p.name for p in visible_files(target, suffixes)]
+        unused = [f + "/" for f in sorted_subdirs(root) if root / f not in split]
+        notes += note(str(root), ("folder beside the train and test folders, not used",
+                                  "folders beside the train and test folders, not used"),
+                      unused)
     else:
-        for item_id, label in _class_files(root, root, classes, suffixes):
+        found, unreadable = _class_files(root, root, classes, suffixes)
+        for item_id, label in found:
             splits["test" if is_test_item(item_id) else "train"].add(item_id, label)
-        loose = [p.name for p in visible_files(root, suffixes)]
-        notes += note(str(root), (f"{kind} file directly in the root, in no class folder, "
-                                  "skipped", f"{kind} files directly in the root, in no class "
-                                  "folder, skipped"), loose)
+    for where, names in loose.items():
+        place = "the root" if where == root else f"{where.name}/"
+        notes += note(str(where), (f"{kind} file directly in {place}, in no class folder, "
+                                   "skipped", f"{kind} files directly in {place}, in no class "
+                                   "folder, skipped"), names)
+    notes += note(str(root), (f"{kind} name is not a readable file (a broken link?), skipped",
+                              f"{kind} names are not readable files (broken links?), skipped"),
+                  unreadable)
     empty = [c for c in classes if not files_under(folder / c, suffixes)]
     notes += note(str(folder), (f"class folder holds no {kind} file",
                                 f"class folders hold no {kind} file"), empty)
+    if len(classes) == 1:
+        notes.append(f"{folder}: one class folder only ({classes[0]}): every item has the same "
+                     "label, so kNN, probes and label-skewed partitions mean nothing")
     return classes, splits, notes

@@ -162,23 +162,55 @@ class AudioFiles(FileSource):
         return decode_audio(self.path(split, index))
 
 
+# Folders a copy of a dataset may carry that hold no items: macOS zip resource forks.
+SKIPPED_FOLDERS = ("__MACOSX",)
+
+
+def is_hidden(name: str) -> bool:
+    """A dot file or folder (.DS_Store, ._x.wav, .ipynb_checkpoints) or a SKIPPED_FOLDERS one."""
+    return name.startswith(".") or name in SKIPPED_FOLDERS
+
+
 def sorted_subdirs(path: Path, exclude: Sequence[str] = ()) -> list[str]:
-    """Names of the visible sub-folders of `path`, sorted."""
+    """Names of the visible sub-folders of `path` (symlinked ones too), sorted."""
     return sorted(p.name for p in path.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and p.name not in exclude)
+                  if p.is_dir() and not is_hidden(p.name) and p.name not in exclude)
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 
 
+def walk_files(path: Path, suffixes: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """(files, unreadable) below `path` with one of `suffixes` (any case), each sorted.
+
+    Symlinked folders are followed, each real folder once (a link loop, or two
+    links to one folder, is walked once); hidden files and folders are
+    skipped. `unreadable` are names that are not a readable file, such as
+    broken links.
+    """
+    files, unreadable, seen = [], [], set()
+    for top, dirs, names in os.walk(path, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not is_hidden(d))
+        for name in names:
+            if is_hidden(name) or Path(name).suffix.lower() not in suffixes:
+                continue
+            file = Path(top) / name
+            (files if file.is_file() else unreadable).append(file)
+    return sorted(files), sorted(unreadable)
+
+
 def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
-    """Files below `path` (recursively) with one of `suffixes` (any case), sorted."""
-    out = [p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file()
-           and not p.name.startswith(".")]
-    return sorted(out)
+    """The readable files of `walk_files`."""
+    return walk_files(path, suffixes)[0]
 
 
 __all__ = ["AUDIO_SUFFIXES", "AudioFiles", "BadItem", "DatasetLayoutError", "FileSource",
            "IMAGE_SUFFIXES", "ImageFiles", "IndexedSource", "SplitIndex", "VARIABLE_IMAGE_SIDE", "file_fingerprint",
-           "files_under", "require_dir", "require_file", "sorted_subdirs"]
+           "files_under", "is_hidden", "require_dir", "require_file", "sorted_subdirs",
+           "walk_files"]
