@@ -444,3 +444,32 @@ def test_writers_are_deterministic(tmp_path):
         files_b = sorted(p.relative_to(b.root) for p in b.root.rglob("*") if p.is_file())
         assert files_a == files_b
         assert all((a.root / p).read_bytes() == (b.root / p).read_bytes() for p in files_a)
+
+
+def test_speech_commands_list_entries_written_another_way_name_the_same_clips(tmp_path):
+    """`./no/x.wav` (CRLF, a BOM, `no//x.wav`) matched no clip: the test clip went to train."""
+    fx = L.write_speech_commands(tmp_path)
+    clean = SpeechCommands(fx.root)
+    listed = (fx.root / "testing_list.txt").read_text().splitlines()
+    odd = [("./" if k % 2 else "") + e.replace("/", "//" if k % 3 == 0 else "/")
+           for k, e in enumerate(listed)]
+    (fx.root / "testing_list.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(odd).encode())
+    reader = SpeechCommands(fx.root)
+    for split in SPLITS:
+        assert reader.item_ids(split) == clean.item_ids(split)
+    assert reader.index_notes == clean.index_notes
+
+
+@pytest.mark.parametrize("writer,csv_name,reader_cls", [
+    (L.write_esc50, "meta/esc50.csv", ESC50), (L.write_vggsound, "vggsound.csv", VGGSound)])
+def test_csv_saved_with_a_byte_order_mark_reads_as_without(tmp_path, writer, csv_name,
+                                                           reader_cls):
+    """Excel's UTF-8 BOM hid ESC-50's 'filename' column and glued itself to VGGSound's first key."""
+    fx = writer(tmp_path)
+    clean = reader_cls(fx.root)
+    path = fx.root / csv_name
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    reader = reader_cls(fx.root)
+    for split in SPLITS:
+        assert reader.item_ids(split) == clean.item_ids(split)
+    assert reader.index_notes == clean.index_notes

@@ -199,13 +199,27 @@ def test_cifar10_missing_batch(tmp_path):
     (pickle.dumps({"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]}), r"expected uint8"),
     (pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}), "labels"),
     (pickle.dumps({"labels": [0]}), "KeyError"),
-])
+    # was "KeyError: b'labels'"
+    (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8)}), r"no 'labels' entry \(it has \['data'\]\)"),
+    # was truncated to 3 silently
+    (pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [3.7, 1.0]}),
+     "'labels' are not whole numbers"),
+], ids=["not-a-pickle", "data-shape", "labels-short", "no-data", "bytes-keys-no-labels",
+        "float-labels"])
 def test_cifar10_broken_batch(tmp_path, content, reason):
     root = L.write_cifar10(tmp_path)
     (root / "test_batch").write_bytes(content)
     with pytest.raises(DatasetLayoutError, match=reason) as err:
         Cifar10(root)
     assert str(root / "test_batch") in str(err.value)
+
+
+def test_cifar10_meta_names_stored_as_bytes_read_as_text(tmp_path):
+    """A Python 2 pickle's label_names (bytes) showed up as class names like b'airplane'."""
+    root = L.write_cifar10(tmp_path)
+    names = [f"class {k}".encode() for k in range(10)]
+    (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}))
+    assert Cifar10(root).classes == tuple(f"class {k}" for k in range(10))
 
 
 def test_cifar10_missing_root(tmp_path):

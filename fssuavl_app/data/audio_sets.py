@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+import posixpath
 import re
 from collections import Counter
 from pathlib import Path
@@ -82,7 +83,7 @@ def _vggsound_row(fields: list[str]) -> tuple[str, int, str, str]:
 def read_vggsound_csv(path: Path) -> tuple[list[tuple[str, int, str, str]], list[str]]:
     """Rows (ytid, start, label, split) of vggsound.csv; 'line N: why' of bad rows."""
     rows, bad = [], []
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         reader = csv.reader(fh)
         for fields in reader:
             if not any(f.strip() for f in fields):
@@ -189,9 +190,15 @@ def _speech_commands_base(root: Path) -> Path:
 
 
 def read_list(path: Path) -> list[str]:
-    """The entries of a Speech Commands list file (relative posix paths), in file order."""
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line.strip().replace("\\", "/") for line in lines if line.strip()]
+    """The entries of a Speech Commands list file (relative posix paths), in file order.
+
+    Written by hand or another tool, an entry may read `./no/x.wav`,
+    `no//x.wav` or `no\\x.wav`: each is the clip id `no/x.wav` (a clip whose
+    entry is not recognised would silently move from test to train).
+    """
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    entries = (line.strip().replace("\\", "/") for line in lines)
+    return [posixpath.normpath(e) for e in entries if e]
 
 
 class SpeechCommands(AudioFiles):
@@ -268,7 +275,7 @@ def _esc50_row(row: dict[str, str]) -> tuple[str, int, int, str]:
 
 def read_esc50_csv(path: Path) -> tuple[list[tuple[str, int, int, str]], list[str]]:
     """Rows (filename, fold, target, category) of esc50.csv and 'line N: why' of bad rows."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         reader = csv.DictReader(fh)
         header = [c.strip() for c in reader.fieldnames or []]
         lacking = [c for c in ESC50_COLUMNS if c not in header]

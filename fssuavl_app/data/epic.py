@@ -169,7 +169,7 @@ def _class_id(row: dict[str, str]) -> int:
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     """The csv's rows as dicts; a header lacking the needed columns is a layout error."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header

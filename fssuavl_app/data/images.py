@@ -178,7 +178,15 @@ class TinyImageNet(ImageFiles):
 
 def _get(batch: dict, key: str):
     """batch[key], accepting bytes keys (a pickle read without encoding='latin1')."""
-    return batch[key] if key in batch else batch[key.encode()]
+    for k in (key, key.encode()):
+        if k in batch:
+            return batch[k]
+    raise KeyError(f"no {key!r} entry (it has {sorted(map(_text, batch))[:6]})")
+
+
+def _text(value) -> str:
+    """A pickled name as text: bytes (Python 2 pickles) decoded, not shown as b'...'."""
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +196,8 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with open(path, "rb") as fh:
             batch = pickle.load(fh, encoding="latin1")
         data = np.asarray(_get(batch, "data"))
-        labels = np.asarray(_get(batch, "labels"), dtype=np.int64)
+        raw_labels = np.asarray(_get(batch, "labels"))
+        labels = raw_labels.astype(np.int64)
     except (pickle.UnpicklingError, EOFError, OSError, AttributeError, ImportError, IndexError,
             KeyError, TypeError, ValueError) as exc:
         raise DatasetLayoutError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__}: "
@@ -197,6 +206,9 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * side * side:
         raise DatasetLayoutError(f"{path}: 'data' is {data.dtype} {data.shape}, expected uint8 "
                                  f"(N, {3 * side * side})")
+    if raw_labels.dtype.kind not in "iub" and not np.array_equal(raw_labels, labels):
+        raise DatasetLayoutError(f"{path}: 'labels' are not whole numbers (e.g. "
+                                 f"{raw_labels[raw_labels != labels][0]!r})")
     if labels.shape != (len(data),):
         raise DatasetLayoutError(f"{path}: {len(data)} images but 'labels' has shape "
                                  f"{labels.shape}")
@@ -212,7 +224,7 @@ def read_cifar_meta(path: Path) -> tuple[str, ...]:
         return CIFAR10_CLASSES
     try:
         with open(path, "rb") as fh:
-            names = tuple(str(n) for n in _get(pickle.load(fh, encoding="latin1"), "label_names"))
+            names = tuple(map(_text, _get(pickle.load(fh, encoding="latin1"), "label_names")))
     except (pickle.UnpicklingError, EOFError, OSError, AttributeError, ImportError, IndexError,
             KeyError, TypeError, ValueError) as exc:
         raise DatasetLayoutError(f"{path}: not a CIFAR-10 batches.meta ({exc})") from exc
