@@ -279,9 +279,37 @@ def test_idx_image_and_label_counts_must_match(tmp_path):
     root = L.write_mnist_idx(tmp_path / "a", n_test=10)
     other = L.write_mnist_idx(tmp_path / "b", n_test=7)
     shutil.copy(other / "t10k-images-idx3-ubyte.gz", root / "t10k-images-idx3-ubyte.gz")
-    reader = IdxImages(root, "mnist")
     with pytest.raises(DatasetLayoutError, match="7 images but 10 labels"):
-        reader.load("test", 0)
+        IdxImages(root, "mnist")  # was found only at the first load, after other work
+
+
+def test_a_corrupt_idx_gz_is_a_layout_error_naming_the_file(tmp_path):
+    """A flipped byte inside the gzip stream raised zlib.error with a traceback."""
+    root = L.write_mnist_idx(tmp_path, n_train=200)
+    path = root / "train-images-idx3-ubyte.gz"
+    data = bytearray(path.read_bytes())
+    for k in range(20, 40):  # early in the deflate stream: zlib.error, not a CRC mismatch
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatasetLayoutError, match="cannot read") as err:
+        IdxImages(root, "mnist").load("train", 0)
+    assert str(path) in str(err.value)
+
+
+def test_a_raw_idx_file_beside_its_gz_must_hold_the_same_bytes(tmp_path):
+    """A stale raw labels file (all zeros) beside the .gz was read silently."""
+    import gzip
+
+    root = L.write_mnist_idx(tmp_path)
+    gz = root / "t10k-labels-idx1-ubyte.gz"
+    (root / "t10k-labels-idx1-ubyte").write_bytes(gzip.decompress(gz.read_bytes()))
+    assert IdxImages(root, "mnist").labels("test").tolist() == L.idx_labels("test", 10)  # gunzip -k
+    stale = bytearray(gzip.decompress(gz.read_bytes()))
+    stale[8:] = bytes(len(stale) - 8)
+    (root / "t10k-labels-idx1-ubyte").write_bytes(bytes(stale))
+    with pytest.raises(DatasetLayoutError, match="holds both t10k-labels-idx1-ubyte and "
+                       "t10k-labels-idx1-ubyte.gz and they differ"):
+        IdxImages(root, "mnist")
 
 
 def test_real_fashion_mnist():

@@ -9,6 +9,7 @@ are returned as uint8 RGB (28, 28, 3) like every image reader.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from types import MappingProxyType
 
@@ -25,21 +26,65 @@ _MAGIC = MappingProxyType({1: 0x801, 3: 0x803})
 
 
 def _find(root: Path, stem: str) -> Path:
-    for name in (stem, stem + ".gz"):
-        if (root / name).is_file():
-            return root / name
-    raise DatasetLayoutError(f"expected {root / stem} or {stem}.gz there (idx layout of "
+    """The raw or the gzipped file; both may be there only when they hold the same bytes
+    (`gunzip -k`): otherwise which one is read would be a silent guess."""
+    raw, gz = root / stem, root / (stem + ".gz")
+    if raw.is_file() and gz.is_file():
+        if not _same_bytes(raw, gz):
+            raise DatasetLayoutError(f"{root} holds both {stem} and {stem}.gz and they differ: "
+                                     "remove the one that is not the dataset")
+        return gz
+    for path in (raw, gz):
+        if path.is_file():
+            return path
+    raise DatasetLayoutError(f"expected {raw} or {stem}.gz there (idx layout of "
                              "MNIST / Fashion-MNIST)")
+
+
+def _same_bytes(raw: Path, gz: Path, chunk: int = 1 << 20) -> bool:
+    """Whether `gz` decompresses to the bytes of `raw` (a corrupt `gz` is not the same)."""
+    try:
+        with open(raw, "rb") as a, gzip.open(gz, "rb") as b:
+            while True:
+                x, y = a.read(chunk), b.read(chunk)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
+def _open_idx(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def idx_dims(path: Path, ndim: int) -> list[int]:
+    """The dimensions in the header of an idx file of `ndim` dimensions (reads 4 + 4 * ndim
+    bytes); a wrong magic number or a file shorter than its header says is a layout error."""
+    try:
+        with _open_idx(path) as fh:
+            head = fh.read(4 + 4 * ndim)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetLayoutError(f"{path}: cannot read ({exc})") from exc
+    magic = int.from_bytes(head[:4], "big") if len(head) >= 4 else -1
+    if magic != _MAGIC[ndim] or len(head) < 4 + 4 * ndim:
+        raise DatasetLayoutError(f"{path}: not a {ndim}-d uint8 idx file (magic {magic:#x})")
+    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if path.suffix != ".gz" and path.stat().st_size != expected:  # a .gz is checked when read
+        raise DatasetLayoutError(f"{path}: header says {dims} ({expected} bytes) but the file "
+                                 f"holds {path.stat().st_size} bytes")
+    return dims
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
     """The uint8 array of an idx file with `ndim` dimensions."""
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as fh:
+        with _open_idx(path) as fh:
             raw = fh.read()
-    except (OSError, EOFError) as exc:
-        raise DatasetLayoutError(f"{path}: cannot read ({exc})") from exc
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt gzip stream
+        raise DatasetLayoutError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
     magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
     if magic != _MAGIC[ndim]:
         raise DatasetLayoutError(f"{path}: not a {ndim}-d uint8 idx file (magic {magic:#x})")
@@ -69,6 +114,11 @@ class IdxImages(IndexedSource):
                                _find(root, f"{p}-labels-idx1-ubyte"))
                        for split, p in _PREFIX.items()}
         splits = {split: _label_index(lab, len(classes)) for split, (_, lab) in self._paths.items()}
+        for split, (images, _) in self._paths.items():  # checked now, read on first use
+            count = idx_dims(images, 3)[0]
+            if count != len(splits[split].ids):
+                raise DatasetLayoutError(f"{images}: {count} images but "
+                                         f"{len(splits[split].ids)} labels")
         self._images: dict[str, np.ndarray] = {}
         super().__init__(root, classes, splits)
 
