@@ -473,3 +473,18 @@ def test_csv_saved_with_a_byte_order_mark_reads_as_without(tmp_path, writer, csv
     for split in SPLITS:
         assert reader.item_ids(split) == clean.item_ids(split)
     assert reader.index_notes == clean.index_notes
+
+
+def test_fsdd_keeps_one_file_per_recording(tmp_path):
+    """2_jackson_6.wav and 2_jackson_6.flac were both items: one recording counted twice."""
+    fx = L.write_fsdd(tmp_path)
+    clean = FSDD(fx.root)
+    first = next(p for p in sorted((fx.root / "recordings").glob("*.wav"))
+                 if p.stem[0].isdigit() and sf.info(p).frames > 0)
+    data, rate = sf.read(first)
+    sf.write(first.with_suffix(".flac"), data, rate)
+    reader = FSDD(fx.root)
+    for split in SPLITS:
+        assert reader.item_ids(split) == clean.item_ids(split)
+    assert any(f"1 file is a second copy of a recording (same name, another format), skipped "
+               f"(first: recordings/{first.stem}.flac)" in n for n in reader.index_notes)

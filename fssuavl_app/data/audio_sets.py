@@ -367,7 +367,9 @@ class FSDD(AudioFiles):
     Official split: index 0-4 is test, 5 and above train. Ids are paths
     relative to `root`: `recordings/<file>`, or just `<file>` when `root` is
     the recordings folder. Items are sorted by (digit, speaker, index).
-    Audio files whose name does not parse are counted in `index_notes`.
+    Audio files whose name does not parse, and second copies of one recording
+    (`2_jackson_6.wav` and `2_jackson_6.flac`: the .wav is kept), are counted
+    in `index_notes`.
     """
 
     name = "fsdd"
@@ -388,11 +390,18 @@ class FSDD(AudioFiles):
             raise DatasetLayoutError(f"expected {FSDD_RECORDINGS}/<digit>_<speaker>_<index>.wav "
                                      f"in {base} or {base / FSDD_RECORDINGS} (none found)")
         splits = {"train": SplitIndex(), "test": SplitIndex()}
-        for (digit, _, index), item_id in sorted(parsed):
+        kept: dict[tuple, str] = {}
+        for fields, item_id in sorted(parsed, key=lambda f: (f[0], not f[1].endswith(".wav"))):
+            kept.setdefault(fields, item_id)  # one recording, two files: the .wav, else the first
+        copies = sorted(item_id for fields, item_id in parsed if kept[fields] != item_id)
+        for (digit, _, index), item_id in sorted(kept.items()):
             splits["test" if index in FSDD_TEST_INDICES else "train"].add(item_id, digit)
         notes = note(str(folder), ("audio file is not named <digit>_<speaker>_<index>, skipped",
                                     "audio files are not named <digit>_<speaker>_<index>, "
                                     "skipped"), odd)
+        notes += note(str(folder), ("file is a second copy of a recording (same name, another "
+                                    "format), skipped", "files are second copies of a recording "
+                                    "(same name, another format), skipped"), copies)
         super().__init__(base, FSDD_CLASSES, splits, notes)
 
 
