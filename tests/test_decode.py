@@ -57,8 +57,11 @@ def test_bad_audio_files_raise_bad_item_with_reason(tmp_path):
     sf.write(good, np.random.default_rng(0).normal(0, 0.1, 16_000), 16_000)
     truncated = tmp_path / "truncated.wav"
     truncated.write_bytes(good.read_bytes()[:30])
+    one_hz = tmp_path / "rate1.wav"  # resampled, its 200 samples became 200 s of audio
+    sf.write(one_hz, np.full(200, 0.1, np.float32), 1)
     expected = {empty: "empty", zero_bytes: "not readable", text: "not readable",
-                nan: "NaN", truncated: "not readable|empty"}
+                nan: "NaN", truncated: "not readable|empty",
+                one_hz: "sample rate, 1 Hz, is not an audio rate"}
     for path, reason in expected.items():
         with pytest.raises(BadItem, match=reason) as info:
             decode_audio(path)
@@ -92,3 +95,30 @@ def test_bad_images_raise_bad_item(tmp_path):
     for path in (truncated, garbage, tmp_path / "missing.png"):
         with pytest.raises(BadItem, match="not a readable image"):
             decode_image(path)
+
+
+def test_long_clips_are_cut_as_each_is_decoded_not_after_all_are(tmp_path):
+    """load_items held every clip of a shard whole and cut them when stacking: 20 one-minute
+    clips took 20 minutes of audio in memory at once."""
+    import tracemalloc
+
+    from fssuavl_app.data import load_items
+
+    class LongClips:
+        name, modality = "long-clips", "audio"
+
+        def item_id(self, split, index):
+            return f"clip-{index}.wav"
+
+        def load(self, split, index):
+            return np.full(60 * 16_000, 0.01 * (index + 1), np.float32)  # 3.8 MB
+
+    tracemalloc.start()
+    try:
+        loaded = load_items(LongClips(), "train", range(20), max_seconds=1.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded.data.lengths.tolist() == [16_000] * 20
+    assert loaded.data.samples[3, 0].item() == pytest.approx(0.04)
+    assert peak < 16 * 2**20, f"peak {peak / 2**20:.0f} MiB"  # one whole clip, not twenty

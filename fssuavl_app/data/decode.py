@@ -3,8 +3,9 @@
 Audio: soundfile (libsndfile: wav, flac, ogg, mp3; no FFmpeg), any channel
 count averaged to mono, any sample rate resampled to 16 kHz with soxr,
 float32. Empty, unreadable, truncated (a WAV whose header announces more
-audio than the file holds) and non-finite files raise `BadItem`; callers
-skip and count them, never use them. A float file whose samples leave [-1, 1]
+audio than the file holds) and non-finite files, and headers that give a
+sample rate below 1 kHz, raise `BadItem`; callers skip and count them,
+never use them. A float file whose samples leave [-1, 1]
 is scaled to peak 1 and logged, here, so the decode cache stores the same.
 Images: Pillow, fully loaded (a truncated file fails here, not later), any
 mode (L, P, RGBA, LA, CMYK, I;16, I, F) to uint8 RGB (H, W, 3). An image
@@ -27,6 +28,7 @@ from .base import SAMPLE_RATE
 
 
 logger = logging.getLogger("fssuavl.data")
+MIN_AUDIO_RATE = 1000  # Hz; telephone audio is 8000
 _TRUNCATED = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
@@ -54,6 +56,9 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
         raise BadItem(f"{path}: not readable audio ({exc})") from exc
     if data.size == 0:
         raise BadItem(f"{path}: empty audio (0 samples)")
+    if rate < MIN_AUDIO_RATE:  # resampled, 200 samples "at 1 Hz" would become 200 s of audio
+        raise BadItem(f"{path}: the header's sample rate, {rate} Hz, is not an audio rate "
+                      f"(below {MIN_AUDIO_RATE} Hz)")
     if (problem := _truncation(path)) is not None:
         raise BadItem(f"{path}: {problem}")
     if not np.isfinite(data).all():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -36,13 +36,16 @@ class Loaded:
         return len(self.kept)
 
 
-def decode_items(source: Source, split: str, indices: Sequence[int]
+def decode_items(source: Source, split: str, indices: Sequence[int],
+                 each: Callable[[int, np.ndarray], np.ndarray] | None = None
                  ) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
-    """Items that decode, their positions, and a reason for each one that does not."""
+    """Items that decode, their positions, and a reason for each one that does not;
+    `each(position, item)`, when given, replaces each item as soon as it is decoded."""
     items, kept, bad = [], [], []
     for i in indices:
         try:
-            items.append(source.load(split, int(i)))
+            item = source.load(split, int(i))
+            items.append(each(int(i), item) if each else item)
             kept.append(int(i))
         except BadItem as exc:
             bad.append(str(exc))
@@ -56,11 +59,18 @@ def decode_items(source: Source, split: str, indices: Sequence[int]
 def load_items(source: Source, split: str, indices: Sequence[int],
                max_seconds: float | None = None) -> Loaded:
     """The items at `indices` that decode, stacked by the source's modality; audio longer
-    than `max_seconds` keeps its centre that long (counted in the log)."""
-    items, kept, bad = decode_items(source, split, indices)
+    than `max_seconds` keeps its centre that long (counted in the log), cut as each item is
+    decoded, so a shard of long recordings never sits in memory whole."""
     kind = modality(source.modality)
-    long = [source.item_id(split, int(i)) for i, item in zip(kept, items, strict=True)
-            if kind.too_long(item, max_seconds)]
+    long: list[str] = []
+
+    def cut(position: int, item: np.ndarray) -> np.ndarray:
+        if not kind.too_long(item, max_seconds):
+            return item
+        long.append(source.item_id(split, position))
+        return kind.cut(item, max_seconds)
+
+    items, kept, bad = decode_items(source, split, indices, cut)
     if long:
         logger.warning("%s/%s: %d of %d items are longer than %.1f s and keep their centre %.1f "
                        "s (max-clip-seconds): %s", getattr(source, "name", "dataset"), split,

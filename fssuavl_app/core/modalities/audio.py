@@ -94,11 +94,16 @@ class AudioModality(Modality):
     def too_long(self, item: np.ndarray, max_seconds: float | None) -> bool:
         return max_seconds is not None and len(item) > round(max_seconds * SAMPLE_RATE)
 
+    def cut(self, item: np.ndarray, max_seconds: float | None) -> np.ndarray:
+        """The centre `max_seconds` of a longer waveform (a copy: the whole clip can be freed)."""
+        if not self.too_long(item, max_seconds):
+            return item
+        keep = round(max_seconds * SAMPLE_RATE)
+        start = (len(item) - keep) // 2
+        return item[start: start + keep].copy()
+
     def stack(self, items: Sequence[np.ndarray], max_seconds: float | None = None) -> Waves:
-        if max_seconds is not None:
-            keep = round(max_seconds * SAMPLE_RATE)
-            items = [w[(len(w) - keep) // 2: (len(w) - keep) // 2 + keep] if len(w) > keep
-                     else w for w in items]
+        items = [self.cut(w, max_seconds) for w in items]
         lengths = torch.tensor([len(w) for w in items], dtype=torch.int64)
         out = torch.zeros(len(items), int(lengths.max()) if len(items) else 1,
                           dtype=torch.float32)

@@ -74,6 +74,10 @@ class Modality(ABC):
         """Whether `stack` cuts this item (never, for items without a duration)."""
         return False
 
+    def cut(self, item: np.ndarray, max_seconds: float | None) -> np.ndarray:
+        """The item as `stack` keeps it (unchanged, for items without a duration)."""
+        return item
+
     def to_storage(self, item: np.ndarray) -> np.ndarray:
         """How the decode cache stores an item (default: as it is)."""
         return item
