@@ -200,6 +200,29 @@ def test_aliases_and_pairs_of_any_image_and_audio_folder(tmp_path):
         open_tasks(f"audio-folder+audio-folder={tmp_path / 'aud'},{tmp_path / 'aud'}", {})
 
 
+
+def test_task_roots_with_commas_and_a_class_missing_from_one_side(tmp_path):
+    """A root holding a comma could not be given at all; a class missing from the images
+    was reported as 'no image with label 1', with no class and no split."""
+    from PIL import Image
+    import soundfile as sf
+
+    img, aud = tmp_path / "my,images", tmp_path / "sounds, 2026"
+    for split in ("train", "test"):
+        for digit in ("0", "1"):
+            (aud / split / digit).mkdir(parents=True)
+            sf.write(aud / split / digit / "a.wav", np.full(800, 0.1, np.float32), 16000)
+            if (split, digit) != ("test", "1"):
+                (img / split / digit).mkdir(parents=True)
+                Image.new("L", (8, 8), 40).save(img / split / digit / "a.png")
+    (one,) = open_tasks(f"audio-folder={aud}", {})
+    assert one.sources["audio"].root == aud
+    (img / "test" / "1").mkdir()  # an empty class folder: the test split has no image of '1'
+    with pytest.raises(Exception, match=r"image-folder\+audio-folder/test: no image of class "
+                       r"'1' to pair with its 1 audio clip\(s\)"):
+        open_tasks(f"image-folder+audio-folder={img},{aud}", {})
+
+
 def test_bn_stats_from_inputs_are_their_mean_and_unbiased_variance(tmp_path):
     cfg = RunConfig.from_run_config(TINY)
     torch.manual_seed(0)

@@ -11,6 +11,8 @@ SPEC forms:
                             image-folder+audio-folder=/data/digits,/data/spoken)
   ALIAS:SPEC                the same task named ALIAS in the tables (e.g.
                             fmnist:image-folder=/data/fashion)
+  A one-root ROOT may hold commas; of two roots holding commas, the split is
+  at the one comma that leaves two existing folders.
   synthetic-shapes, synthetic-sounds, synthetic-pairs
                             the built-in data of the checkpoint's run (pairs: each
                             sound with a shape of the same class index)
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -76,16 +79,20 @@ def unimodal_task(name: str, source: Source) -> Task:
                 {s: source.labels(s) for s in ("train", "test")})
 
 
-def pair_by_label(image_labels: np.ndarray, audio_labels: np.ndarray, seed: int) -> np.ndarray:
+def pair_by_label(image_labels: np.ndarray, audio_labels: np.ndarray, seed: int,
+                  classes: Sequence[str] = (), where: str = "") -> np.ndarray:
     """For each audio item, the position of an image of the same label: within a label,
-    the k-th clip gets the k-th image of a seeded permutation (cycling if images run out)."""
+    the k-th clip gets the k-th image of a seeded permutation (cycling if images run out).
+    `classes` and `where` (e.g. "task/test") only name what is missing in the error."""
     out = np.zeros(len(audio_labels), dtype=np.int64)
     rng = np.random.default_rng([seed, 505])
     for label in np.unique(audio_labels):
         images = rng.permutation(np.flatnonzero(image_labels == label))
-        if len(images) == 0:
-            raise TaskError(f"no image with label {label} to pair with its audio")
         clips = np.flatnonzero(audio_labels == label)
+        if len(images) == 0:
+            named = f"class {classes[label]!r}" if label < len(classes) else f"label {label}"
+            raise TaskError(f"{where + ': ' if where else ''}no image of {named} to pair with "
+                            f"its {len(clips)} audio clip(s)")
         out[clips] = images[np.arange(len(clips)) % len(images)]
     return out
 
@@ -103,7 +110,8 @@ def paired_by_label_task(name: str, images: Source, audio: Source, seed: int,
     rows, labels = {}, {}
     for split in ("train", "test"):
         a_lab = audio.labels(split)
-        rows[split] = {"image": pair_by_label(images.labels(split), a_lab, seed),
+        rows[split] = {"image": pair_by_label(images.labels(split), a_lab, seed,
+                                              audio.classes, f"{name}/{split}"),
                        "audio": np.arange(len(a_lab))}
         labels[split] = a_lab
     classes = (list(audio.classes) if same_names else
@@ -123,9 +131,27 @@ def paired_by_id_task(name: str, images: Source, audio: Source) -> Task:
     return Task(name, list(images.classes), {"image": images, "audio": audio}, rows, labels)
 
 
-def _split_spec(spec: str) -> tuple[str, list[str]]:
+def _split_spec(spec: str) -> tuple[str, str]:
+    """(task name, the text after '=', stripped)."""
     name, _, roots = spec.partition("=")
-    return name.strip(), [r.strip() for r in roots.split(",") if r.strip()]
+    return name.strip(), roots.strip()
+
+
+def _roots(text: str, count: int) -> list[str]:
+    """The `count` roots in `text`. One root is the whole text (commas and all); two are
+    split at the comma, or, when a path holds commas too, at the one comma that leaves
+    two existing folders. Otherwise every comma splits (`_need_roots` then says what to pass)."""
+    if not text:
+        return []
+    if count == 1:
+        return [text]
+    parts = text.split(",")
+    cuts = [(",".join(parts[:k]).strip(), ",".join(parts[k:]).strip())
+            for k in range(1, len(parts))]
+    folders = [c for c in cuts if all(Path(r).expanduser().is_dir() for r in c)]
+    if len(parts) > 2 and len(folders) == 1:
+        return list(folders[0])
+    return [r.strip() for r in parts if r.strip()]
 
 
 def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
@@ -144,17 +170,18 @@ def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128
         alias = head.strip()
         return [Task(alias if len(tasks) == 1 else f"{alias}-{t.name}", t.classes, t.sources,
                      t.rows, t.labels) for t in tasks]
-    name, roots = _split_spec(spec)
+    name, text = _split_spec(spec)
     builtin = Builtin(int(run_config.get("seed", 0)),
                       int(run_config.get("synthetic-train-per-class", 300)),
                       int(run_config.get("synthetic-test-per-class", 50)))
     infos = {i.name: i for i in dataset_infos()}
-    if roots and (name == "synthetic-pairs" or (name in infos and not infos[name].needs_root)):
+    if text and (name == "synthetic-pairs" or (name in infos and not infos[name].needs_root)):
         raise TaskError(f"task {name!r} is built in and takes no root; pass --task {name}")
     if name == "synthetic-pairs":
         return [paired_by_label_task(name, open_dataset("synthetic-shapes", builtin=builtin),
                                      open_dataset("synthetic-sounds", builtin=builtin), seed,
                                      same_names=False)]
+    roots = _roots(text, 2 if "+" in name else 1)
     if name == "advance":
         _need_roots(name, roots, 1, "advance=/data/ADVANCE")
         return [paired_by_id_task(name, *advance_pair(roots[0], image_side))]
