@@ -11,11 +11,11 @@ SPEC forms:
                             image-folder+audio-folder=/data/digits,/data/spoken)
   ALIAS:SPEC                the same task named ALIAS in the tables (e.g.
                             fmnist:image-folder=/data/fashion)
-  A one-root ROOT may hold commas; of two roots holding commas, the split is
-  at the one comma that leaves two existing folders.
   synthetic-shapes, synthetic-sounds, synthetic-pairs
                             the built-in data of the checkpoint's run (pairs: each
                             sound with a shape of the same class index)
+  A one-root ROOT may hold commas; of two roots holding commas, the split is
+  at the one comma that leaves two existing folders.
 
 A task lists, per split, aligned positions into one source per modality and
 one label per row: a unimodal task has one modality, a paired task both.
