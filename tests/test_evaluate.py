@@ -17,7 +17,7 @@ from fssuavl_app.core.modalities.audio import Waves
 from fssuavl_app.core.models import build_model
 from fssuavl_app.evaluate.features import with_bn_stats_from
 from fssuavl_app.evaluate.runner import Encoders, SplitInputs, feature_models, knn_fused
-from fssuavl_app.evaluate.tasks import open_tasks, pair_by_label
+from fssuavl_app.evaluate.tasks import TaskError, open_tasks, pair_by_label
 from fssuavl_app.runs.checkpoint import save_checkpoint
 from fssuavl_app.runs.config import RunConfig
 
@@ -217,8 +217,12 @@ def test_task_roots_with_commas_and_a_class_missing_from_one_side(tmp_path):
                 Image.new("L", (8, 8), 40).save(img / split / digit / "a.png")
     (one,) = open_tasks(f"audio-folder={aud}", {})
     assert one.sources["audio"].root == aud
+    (trailing,) = open_tasks(f"audio-folder={aud},", {})  # a trailing comma is dropped
+    assert trailing.sources["audio"].root == aud
+    with pytest.raises(TaskError, match=r"task 'audio-folder' needs 1 root\(s\), got 2"):
+        open_tasks(f"audio-folder={aud},{aud}", {})  # two folders given to a one-root task
     (img / "test" / "1").mkdir()  # an empty class folder: the test split has no image of '1'
-    with pytest.raises(Exception, match=r"image-folder\+audio-folder/test: no image of class "
+    with pytest.raises(TaskError, match=r"image-folder\+audio-folder/test: no image of class "
                        r"'1' to pair with its 1 audio clip\(s\)"):
         open_tasks(f"image-folder+audio-folder={img},{aud}", {})
 

@@ -159,13 +159,13 @@ def test_the_missing_node_config_hint_pastes_into_flower_as_it_is():
 
 def test_force_keeps_the_old_manifests_until_the_new_partition_is_built(tmp_path, capsys):
     """--force deleted every client manifest first; a bad root then left none behind."""
-    out = tmp_path / "shards"
+    out, nowhere = tmp_path / "shards", tmp_path / "nowhere"
     base = ["--out", str(out), "--app", str(tmp_path), "--run-config", OVERRIDE]
     assert partition_main(["--num-clients", "3", *base]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert partition_main(["--num-clients", "2", *base, "--force", "--run-config",
-                           "image-dataset='cifar10' image-root='/nowhere'"]) == 2
-    assert "/nowhere" in capsys.readouterr().err
+                           f"image-dataset='cifar10' image-root='{nowhere}'"]) == 2
+    assert str(nowhere) in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert partition_main(["--num-clients", "2", *base, "--force"]) == 0  # fewer clients
     assert sorted(p.name for p in out.glob("client-*.json")) == ["client-0000.json",
@@ -173,12 +173,16 @@ def test_force_keeps_the_old_manifests_until_the_new_partition_is_built(tmp_path
     assert json.loads((out / "summary.json").read_text())["num-clients"] == 2
     never = tmp_path / "never"
     assert partition_main(["--num-clients", "2", "--out", str(never), "--app", str(tmp_path),
-                           "--run-config", "image-dataset='cifar10' image-root='/nowhere'"]) == 2
+                           "--run-config", f"image-dataset='cifar10' image-root='{nowhere}'"]) == 2
     assert not never.exists()  # a failed call leaves no empty folder
     (tmp_path / "a-file").write_text("x")
     assert partition_main(["--num-clients", "2", "--out", str(tmp_path / "a-file"),
                            *base[2:]]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+    assert partition_main(["--num-clients", "2", "--out", str(tmp_path / "a-file" / "sub"),
+                           *base[2:]]) == 2  # was a traceback
+    assert "fssuavl-partition: error:" in capsys.readouterr().err
+    assert (out / "summary.json").is_file() and (out / "summary.txt").is_file()
 
 
 def test_the_readers_notes_are_printed(tmp_path, capsys):

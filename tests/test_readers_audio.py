@@ -486,5 +486,6 @@ def test_fsdd_keeps_one_file_per_recording(tmp_path):
     reader = FSDD(fx.root)
     for split in SPLITS:
         assert reader.item_ids(split) == clean.item_ids(split)
-    assert any(f"1 file is a second copy of a recording (same name, another format), skipped "
-               f"(first: recordings/{first.stem}.flac)" in n for n in reader.index_notes)
+    assert any(f"1 file is a second file of one recording (the same digit, speaker and "
+               f"index), skipped (first: recordings/{first.stem}.flac)" in n
+               for n in reader.index_notes)

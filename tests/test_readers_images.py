@@ -308,7 +308,7 @@ def test_a_raw_idx_file_beside_its_gz_must_hold_the_same_bytes(tmp_path):
     stale[8:] = bytes(len(stale) - 8)
     (root / "t10k-labels-idx1-ubyte").write_bytes(bytes(stale))
     with pytest.raises(DatasetLayoutError, match="holds both t10k-labels-idx1-ubyte and "
-                       "t10k-labels-idx1-ubyte.gz and they differ"):
+                       "t10k-labels-idx1-ubyte.gz, and the size and CRC-32"):
         IdxImages(root, "mnist")
 
 
@@ -416,6 +416,12 @@ def test_folders_named_like_a_split_are_not_taken_as_classes(tmp_path):
     with pytest.raises(DatasetLayoutError, match="point the root at") as err:
         ImageFolder(tmp_path / "wrapped")
     assert str(tmp_path / "wrapped" / "mydata") in str(err.value)
+    for split in ("train", "test"):
+        for cls in ("cat", "dog"):
+            _images(tmp_path / "split-wrapped" / split / "wrap" / cls)
+    with pytest.raises(DatasetLayoutError, match="move the class folders of wrap/ up a level, "
+                       "in train/ and test/"):
+        ImageFolder(tmp_path / "split-wrapped")
 
 
 def test_split_folders_in_any_case_and_what_they_leave_out_is_noted(tmp_path, no_decoding):
@@ -450,8 +456,35 @@ def test_hidden_macos_and_linked_folders(tmp_path, no_decoding):
     assert sorted(i for i in ids if i.startswith("dog/")) == [
         "dog/i0.png", "dog/i1.png", "dog/linked/i0.png", "dog/linked/i1.png", "dog/linked/i2.png"]
     assert sorted(i for i in ids if i.startswith("cat/")) == ["cat/i0.png", "cat/i1.png"]
-    assert any("1 image name is not a readable file (a broken link?), skipped (first: "
-               "cat/broken.png)" in n for n in reader.index_notes), reader.index_notes
+    notes = " | ".join(reader.index_notes)
+    assert ("1 image name is not a readable file (a broken link?) or a folder could not be "
+            "listed, skipped (first: cat/broken.png)") in notes
+    assert "1 folder is reached a second time through a link" in notes and "dog/loop/" in notes
+
+
+def test_links_into_another_class_or_up_to_the_root_are_not_followed(tmp_path, no_decoding):
+    """Followed, `cat/up -> ..` read every dog image again as a cat."""
+    root = tmp_path / "set"
+    for label, cls in enumerate(("cat", "dog")):
+        _images(root / cls, label=label)
+    (root / "cat" / "up").symlink_to(root)
+    (root / "cat" / "dogs").symlink_to(root / "dog")
+    (root / "cat" / "top").symlink_to("/")
+    reader = ImageFolder(root)
+    ids = sorted(reader.item_ids("train") + reader.item_ids("test"))
+    assert ids == ["cat/i0.png", "cat/i1.png", "dog/i0.png", "dog/i1.png"]
+    assert any("3 folders are reached a second time through a link, or links lead into another "
+               "class or above the root; not read there (first: cat/dogs/)" in n
+               for n in reader.index_notes), reader.index_notes
+
+
+def test_a_class_named_like_a_split_that_holds_files_is_a_class(tmp_path, no_decoding):
+    """A flat set with the classes bus, train and tractor was refused as a split layout."""
+    for label, cls in enumerate(("bus", "train", "tractor")):
+        _images(tmp_path / "set" / cls, n=5, label=label)
+    reader = ImageFolder(tmp_path / "set")
+    assert reader.classes == ("bus", "tractor", "train")
+    assert reader.index_notes == []
 
 
 def test_one_class_is_noted(tmp_path, no_decoding):
@@ -468,6 +501,7 @@ def test_the_flat_split_does_not_depend_on_unicode_normalisation():
     ids = [f"café/été_{k}.jpg" for k in range(200)]
     nfd = [unicodedata.normalize("NFD", i) for i in ids]
     assert nfd != ids and [is_test_item(i) for i in ids] == [is_test_item(i) for i in nfd]
+    assert is_test_item("caf\udce9/x.jpg") in (True, False)  # a Latin-1 name: was UnicodeEncodeError
 
 
 # ---------------------------------------------------------------- writers and registry

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..data import DatasetLayoutError, PartitionError, Source, summarize
 from ..runs.config import ConfigError
-from ..runs.files import write_json_atomic
+from ..runs.files import write_atomic, write_json_atomic
 from ..runs.manifest import manifest_dict
-from ..runs.sources import open_run_sources, partition_for
+from ..runs.sources import index_note_lines, open_run_sources, partition_for
 from .args import at_least
 from .config import config_from_cli
 
@@ -71,12 +71,16 @@ def write_partition(cfg, sources: dict[str, Source], num_clients: int, out: Path
                             **{f"num-{m}": len(s.indices(m)) for m in sources}}
                            for k, (s, name) in enumerate(zip(shards, names))]}
     out.mkdir(parents=True, exist_ok=True)
+    # A write stopped midway leaves no summary: the server refuses a partition summary that
+    # is missing, so a mix of new and old manifests is never taken for either partition.
+    for stale in (out / "summary.json", out / "summary.txt"):
+        stale.unlink(missing_ok=True)
     paths = [out / name for name in names]
     for path, manifest in zip(paths, manifests):
         write_json_atomic(path, manifest)
     for old in set(existing) - set(paths):
         old.unlink()
-    (out / "summary.txt").write_text(text + "\n")
+    write_atomic(out / "summary.txt", (text + "\n").encode())
     write_json_atomic(out / "summary.json", summary)
     return paths
 
@@ -94,9 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatasetLayoutError, PartitionError, FileExistsError) as exc:
         print(f"fssuavl-partition: error: {exc}", file=sys.stderr)
         return 2
-    for src in sources.values():  # what the readers left out or found odd, as `flwr run` logs
-        for note in src.index_notes:
-            print(f"note: {src.name}: {note}")
+    except OSError as exc:  # a folder that cannot be made or written, a disk that is full
+        print(f"fssuavl-partition: error: cannot write the partition to {args.out}: {exc}; "
+              "run it again once that is fixed (no summary is left until it succeeds)",
+              file=sys.stderr)
+        return 2
+    for line in index_note_lines(sources):  # what the readers left out, as `flwr run` logs
+        print(f"note: {line}")
     print((Path(args.out) / "summary.txt").read_text(), end="")
     print(f"Wrote {len(paths)} client manifests to {Path(args.out).resolve()} "
           f"({paths[0].name} .. {paths[-1].name}) and summary.txt / summary.json.")

@@ -367,9 +367,9 @@ class FSDD(AudioFiles):
     Official split: index 0-4 is test, 5 and above train. Ids are paths
     relative to `root`: `recordings/<file>`, or just `<file>` when `root` is
     the recordings folder. Items are sorted by (digit, speaker, index).
-    Audio files whose name does not parse, and second copies of one recording
-    (`2_jackson_6.wav` and `2_jackson_6.flac`: the .wav is kept), are counted
-    in `index_notes`.
+    Audio files whose name does not parse, and second files of one recording
+    (`2_jackson_6.wav` and `2_jackson_6.flac` or `2_jackson_06.wav`: the .wav,
+    else the first by name, is kept), are counted in `index_notes`.
     """
 
     name = "fsdd"
@@ -399,9 +399,10 @@ class FSDD(AudioFiles):
         notes = note(str(folder), ("audio file is not named <digit>_<speaker>_<index>, skipped",
                                     "audio files are not named <digit>_<speaker>_<index>, "
                                     "skipped"), odd)
-        notes += note(str(folder), ("file is a second copy of a recording (same name, another "
-                                    "format), skipped", "files are second copies of a recording "
-                                    "(same name, another format), skipped"), copies)
+        notes += note(str(folder), ("file is a second file of one recording (the same digit, "
+                                    "speaker and index), skipped", "files are second files of a "
+                                    "recording (the same digit, speaker and index), skipped"),
+                      copies)
         super().__init__(base, FSDD_CLASSES, splits, notes)
 
 
@@ -415,7 +416,7 @@ class AudioFolder(AudioFiles):
     classes are the sorted class folders of train (a test class that train
     lacks is a layout error). Otherwise classes are the sorted visible
     folders of `root` and the split is fixed by the file, as in the image
-    reader: an item is test when int(sha1(id).hexdigest(), 16) % 5 == 0
+    reader: an item is test when int(sha1(NFC id).hexdigest(), 16) % 5 == 0
     (about 20%), train otherwise. Audio suffixes are `AUDIO_SUFFIXES`, any
     case; other files are ignored. Ids are root-relative posix paths
     (`dog/a.wav`, `train/dog/a.wav`), class by class, sorted by path.

@@ -18,8 +18,7 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-from .index import (DatasetLayoutError, SplitIndex, files_under, is_hidden, sorted_subdirs,
-                    walk_files)
+from .index import DatasetLayoutError, SplitIndex, sorted_subdirs, walk_files, wanted_file
 
 TEST_EVERY = 5
 # Folder names (any case) that say a copy is split; in a flat layout they would become classes.
@@ -27,10 +26,12 @@ SPLIT_NAMES = frozenset({"train", "test", "val", "valid", "validation", "eval", 
 
 
 def is_test_item(item_id: str) -> bool:
-    """The fixed split of a flat class-folder set: sha1 of the id mod 5 == 0 (~20%)."""
-    # NFC: a copy made on macOS (NFD names) splits as a copy made on Linux
+    """The fixed split of a flat class-folder set: sha1 of the NFC id mod 5 == 0 (~20%)."""
+    # NFC: a copy made on macOS (NFD names) splits as a copy made on Linux; surrogateescape:
+    # a file name that is not UTF-8 still hashes
     key = unicodedata.normalize("NFC", item_id)
-    return int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % TEST_EVERY == 0
+    return int(hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest(),
+               16) % TEST_EVERY == 0
 
 
 def note(where: str, what: tuple[str, str], items: Sequence[str]) -> list[str]:
@@ -42,51 +43,64 @@ def note(where: str, what: tuple[str, str], items: Sequence[str]) -> list[str]:
 
 def visible_files(folder: Path, suffixes: Sequence[str]) -> list[Path]:
     """The visible files directly in `folder` with one of `suffixes` (any case), sorted."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not is_hidden(p.name)
-                  and p.suffix.lower() in suffixes)
+    return sorted(p for p in folder.iterdir() if p.is_file() and wanted_file(p.name, suffixes))
+
+
+def _holds_folders(folder: Path) -> bool:
+    """A split folder holds class folders; a class that happens to be named `train` holds files."""
+    return bool(sorted_subdirs(folder))
 
 
 def split_folders(root: Path) -> tuple[Path, Path] | None:
     """(train, test) folders of a split layout (the names in any case), or None for a flat one.
 
-    Other folders named like a split (val/, validation/, a train/ alone) are a
-    layout error: as class folders they would silently become the classes.
+    A folder named like a split (train, test, val, ...) that holds folders is
+    taken as a split; one that holds only files is a class. Split folders
+    other than the train/test pair (val/ beside train/, a train/ alone) are a
+    layout error: read as classes they would silently become the classes.
     """
-    folders = sorted_subdirs(root)
+    folders = [f for f in sorted_subdirs(root) if _holds_folders(root / f)]
     named = {f.lower(): f for f in folders}
     if "train" in named and "test" in named:
         return root / named["train"], root / named["test"]
     splits = [f for f in folders if f.lower() in SPLIT_NAMES]
     if splits:
         raise DatasetLayoutError(
-            f"{root} holds {', '.join(f + '/' for f in splits)}: a split layout needs "
-            "train/<class>/ and test/<class>/ (rename a val/ or validation/ folder to test/); "
-            "without both, ROOT's sub-folders are the classes, and these would be taken as "
-            "classes")
+            f"{root} holds {', '.join(f + '/' for f in splits)} with folders inside: a split "
+            "layout needs train/<class>/ and test/<class>/ (rename a val/ or validation/ folder "
+            "to test/); without both, ROOT's sub-folders are the classes, and these would be "
+            "taken as classes")
     return None
 
 
 def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Sequence[str]
-                 ) -> tuple[list[tuple[str, int]], list[str]]:
-    """([(root-relative id, label)], unreadable ids) of the class folders below `folder`."""
-    found, unreadable = [], []
+                 ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
+    """([(root-relative id, label)], unreadable ids, skipped folders) of the class folders
+    below `folder`; a link into another class folder or above the root is not followed."""
+    found, unreadable, skipped = [], [], []
+    barriers = [root, folder, *(folder / c for c in classes)]
+    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
     for label, cls in enumerate(classes):
-        files, bad = walk_files(folder / cls, suffixes)
-        found += [(p.relative_to(root).as_posix(), label) for p in files]
-        unreadable += [p.relative_to(root).as_posix() for p in bad]
-    return found, unreadable
+        walk = walk_files(folder / cls, suffixes, barriers)
+        found += [(rel(p), label) for p in walk.files]
+        unreadable += [rel(p) for p in walk.unreadable]
+        skipped += [rel(p) + "/" for p in walk.skipped_links]
+    return found, unreadable, skipped
 
 
-def _one_level_too_high(folder: Path, classes: Sequence[str], suffixes: Sequence[str]) -> None:
+def _one_level_too_high(root: Path, folder: Path, classes: Sequence[str],
+                        suffixes: Sequence[str]) -> None:
     """A lone class folder whose files all sit in its own sub-folders is the real root."""
     if len(classes) != 1:
         return
     inner = folder / classes[0]
-    if not visible_files(inner, suffixes) and len(sorted_subdirs(inner)) > 1:
-        raise DatasetLayoutError(
-            f"{folder} holds one folder, {classes[0]}/, and its files sit in its sub-folders "
-            f"{sorted_subdirs(inner)[:3]}: point the root at {inner} (its sub-folders are the "
-            "classes)")
+    if visible_files(inner, suffixes) or len(sorted_subdirs(inner)) < 2:
+        return
+    where = (f"point the root at {inner} (its sub-folders are the classes)" if folder == root
+             else f"move the class folders of {classes[0]}/ up a level, in train/ and test/")
+    raise DatasetLayoutError(
+        f"{folder} holds one folder, {classes[0]}/, and its files sit in its sub-folders "
+        f"{sorted_subdirs(inner)[:3]}: {where}")
 
 
 def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
@@ -97,9 +111,9 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
     classes = sorted_subdirs(folder)
     if not classes:
         raise DatasetLayoutError(f"expected class folders in {folder} (none found)")
-    _one_level_too_high(folder, classes, suffixes)
+    _one_level_too_high(root, folder, classes, suffixes)
     splits = {s: SplitIndex() for s in ("train", "test")}
-    notes, unreadable = [], []
+    notes, unreadable, skipped = [], [], []
     loose = {root: [p.name for p in visible_files(root, suffixes)]}
     if split:
         strangers = [c for c in sorted_subdirs(split[1]) if c not in classes]
@@ -107,17 +121,18 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
             raise DatasetLayoutError(f"{split[1]}: class folders {strangers[:3]} are not in "
                                      f"{split[0]} (expected the same classes)")
         for name, target in zip(("train", "test"), split):
-            found, bad = _class_files(root, target, classes, suffixes)
+            found, bad, links = _class_files(root, target, classes, suffixes)
             for item_id, label in found:
                 splits[name].add(item_id, label)
             unreadable += bad
+            skipped += links
             loose[target] = [p.name for p in visible_files(target, suffixes)]
         unused = [f + "/" for f in sorted_subdirs(root) if root / f not in split]
         notes += note(str(root), ("folder beside the train and test folders, not used",
                                   "folders beside the train and test folders, not used"),
                       unused)
     else:
-        found, unreadable = _class_files(root, root, classes, suffixes)
+        found, unreadable, skipped = _class_files(root, root, classes, suffixes)
         for item_id, label in found:
             splits["test" if is_test_item(item_id) else "train"].add(item_id, label)
     for where, names in loose.items():
@@ -125,10 +140,16 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
         notes += note(str(where), (f"{kind} file directly in {place}, in no class folder, "
                                    "skipped", f"{kind} files directly in {place}, in no class "
                                    "folder, skipped"), names)
-    notes += note(str(root), (f"{kind} name is not a readable file (a broken link?), skipped",
-                              f"{kind} names are not readable files (broken links?), skipped"),
-                  unreadable)
-    empty = [c for c in classes if not files_under(folder / c, suffixes)]
+    notes += note(str(root), (f"{kind} name is not a readable file (a broken link?) or a "
+                              "folder could not be listed, skipped", f"{kind} names are not "
+                              "readable files (broken links?) or folders could not be listed, "
+                              "skipped"), unreadable)
+    notes += note(str(root), ("folder is reached a second time through a link, or a link leads "
+                              "into another class or above the root; not read there",
+                              "folders are reached a second time through a link, or links lead "
+                              "into another class or above the root; not read there"), skipped)
+    used = set(splits["train"].labels) | (set() if split else set(splits["test"].labels))
+    empty = [c for label, c in enumerate(classes) if label not in used]
     notes += note(str(folder), (f"class folder holds no {kind} file",
                                 f"class folders hold no {kind} file"), empty)
     if len(classes) == 1:

@@ -274,7 +274,7 @@ class ImageFolder(ImageFiles):
     classes are the sorted class folders of train (a test class that train
     lacks is a layout error). Otherwise classes are the sorted folders of
     `root` and the split is fixed by the file: an item is test when
-    int(sha1(id).hexdigest(), 16) % 5 == 0 (about 20%), train otherwise; a
+    int(sha1(NFC id).hexdigest(), 16) % 5 == 0 (about 20%), train otherwise; a
     class may end up with no test or no train item. Image suffixes are those
     of `IMAGE_SUFFIXES`, any case. Ids are root-relative posix paths
     (`cat/a.jpg`, `train/cat/a.jpg`). Items are uint8 RGB

@@ -181,36 +181,71 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 
 
-def walk_files(path: Path, suffixes: Sequence[str]) -> tuple[list[Path], list[Path]]:
-    """(files, unreadable) below `path` with one of `suffixes` (any case), each sorted.
+@dataclass
+class Walk:
+    """What `walk_files` found below a folder (each list sorted)."""
 
-    Symlinked folders are followed, each real folder once (a link loop, or two
-    links to one folder, is walked once); hidden files and folders are
-    skipped. `unreadable` are names that are not a readable file, such as
-    broken links.
+    files: list[Path] = field(default_factory=list)  # readable files with a wanted suffix
+    unreadable: list[Path] = field(default_factory=list)  # such names that are no readable
+    # file (broken links), and folders that could not be listed
+    skipped_links: list[Path] = field(default_factory=list)  # folders not read: reached a
+    # second time through a link, or a link into a barrier or above it
+
+
+def wanted_file(name: str, suffixes: Sequence[str]) -> bool:
+    """A visible file name with one of `suffixes` (any case)."""
+    return not is_hidden(name) and Path(name).suffix.lower() in suffixes
+
+
+def walk_files(path: Path, suffixes: Sequence[str], barriers: Sequence[Path] = ()) -> Walk:
+    """The wanted files below `path`, recursively, following symlinked folders.
+
+    A folder reached a second time (a link loop, two links to one folder) is
+    read once; a link to `path`, to one of `barriers` (another class folder,
+    the dataset root) or above them is not followed: its files would be read
+    twice or under the wrong class. Both are listed in `skipped_links`.
+    Hidden files and folders are skipped.
     """
-    files, unreadable, seen = [], [], set()
-    for top, dirs, names in os.walk(path, followlinks=True):
+    walk, seen = Walk(), set()
+    stops = {os.path.realpath(b) for b in (path, *barriers)}
+
+    def refused(folder: str) -> bool:
+        real = os.path.realpath(folder)
+        return any(real == s or s.startswith(real.rstrip(os.sep) + os.sep) for s in stops)
+
+    def listing_failed(exc: OSError) -> None:
+        walk.unreadable.append(Path(exc.filename or path))
+
+    for top, dirs, names in os.walk(path, followlinks=True, onerror=listing_failed):
         real = os.path.realpath(top)
-        if real in seen:
+        if real in seen:  # reached a second time (a link loop, two links to one folder)
+            walk.skipped_links.append(Path(top))
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not is_hidden(d))
+        kept = []
+        for d in sorted(d for d in dirs if not is_hidden(d)):
+            folder = os.path.join(top, d)
+            if os.path.islink(folder) and refused(folder):
+                walk.skipped_links.append(Path(folder))
+            else:
+                kept.append(d)
+        dirs[:] = kept
         for name in names:
-            if is_hidden(name) or Path(name).suffix.lower() not in suffixes:
-                continue
-            file = Path(top) / name
-            (files if file.is_file() else unreadable).append(file)
-    return sorted(files), sorted(unreadable)
+            if wanted_file(name, suffixes):
+                file = Path(top) / name
+                (walk.files if file.is_file() else walk.unreadable).append(file)
+    for found in (walk.files, walk.unreadable, walk.skipped_links):
+        found.sort()
+    return walk
 
 
 def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
     """The readable files of `walk_files`."""
-    return walk_files(path, suffixes)[0]
+    return walk_files(path, suffixes).files
 
 
 __all__ = ["AUDIO_SUFFIXES", "AudioFiles", "BadItem", "DatasetLayoutError", "FileSource",
            "IMAGE_SUFFIXES", "ImageFiles", "IndexedSource", "SplitIndex", "VARIABLE_IMAGE_SIDE", "file_fingerprint",
            "files_under", "is_hidden", "require_dir", "require_file", "sorted_subdirs",
-           "walk_files"]
+           "walk_files", "wanted_file", "Walk"]

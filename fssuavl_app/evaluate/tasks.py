@@ -138,25 +138,33 @@ def _split_spec(spec: str) -> tuple[str, str]:
 
 
 def _roots(text: str, count: int) -> list[str]:
-    """The `count` roots in `text`. One root is the whole text (commas and all); two are
-    split at the comma, or, when a path holds commas too, at the one comma that leaves
-    two existing folders. Otherwise every comma splits (`_need_roots` then says what to pass)."""
+    """The `count` roots in `text`. One root is the whole text, commas and all (a trailing
+    comma dropped); two are split at the comma, or, when a path holds commas too, at the one
+    comma that leaves two existing folders. Otherwise every comma splits, and
+    `_need_roots` says what to pass."""
+    text = text.strip().rstrip(",").strip()
     if not text:
         return []
-    if count == 1:
-        return [text]
     parts = text.split(",")
     cuts = [(",".join(parts[:k]).strip(), ",".join(parts[k:]).strip())
             for k in range(1, len(parts))]
-    folders = [c for c in cuts if all(Path(r).expanduser().is_dir() for r in c)]
+    folders = [c for c in cuts if all(_is_dir(r) for r in c)]
+    if count == 1:  # two folders given to a one-root task are two roots (an error)
+        return list(folders[0]) if folders and not _is_dir(text) else [text]
     if len(parts) > 2 and len(folders) == 1:
         return list(folders[0])
     return [r.strip() for r in parts if r.strip()]
 
 
+def _is_dir(root: str) -> bool:
+    return Path(root).expanduser().is_dir()
+
+
 def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
     if len(roots) != count:
-        raise TaskError(f"task {name!r} needs {count} root(s): --task {example}")
+        raise TaskError(f"task {name!r} needs {count} root(s), got {len(roots)}: --task "
+                        f"{example}" + (" (roots that hold commas: the split must leave two "
+                                        "existing folders)" if count == 2 else ""))
     for root in roots:
         if not Path(root).expanduser().is_dir():
             raise TaskError(f"task {name!r}: root {root} is not a folder")

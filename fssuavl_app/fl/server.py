@@ -29,7 +29,7 @@ from ..runs.clock import RunClock
 from ..runs.config import ConfigError, RunConfig, resumed_config
 from ..runs.manifest import ManifestError, read_summary
 from ..runs.rundir import MetricsLog, RunDirError, read_metrics, resolve_run_dir
-from ..runs.sources import open_run_sources, partition_for
+from ..runs.sources import index_note_lines, open_run_sources, partition_for
 from .faults import checked
 from .messages import RoundSettings
 from .strategy import FssuavlFedAvg, RunFailedError, discover_partitions
@@ -193,8 +193,8 @@ def serve(grid: Grid, context: Context) -> None:
     for src in sources.values():
         log(INFO, "%s: %d train / %d test items, %d classes", src.name,
             len(src.labels("train")), len(src.labels("test")), len(src.classes))
-        for note in src.index_notes:
-            log(WARNING, "%s: %s", src.name, note)
+    for line in index_note_lines(sources):
+        log(WARNING, "%s", line)
     device = pick_device(cfg.device)
     model = initial_model(cfg, resumed).to(device)
     inputs = resumed.input_spec if resumed else cfg.input_spec()

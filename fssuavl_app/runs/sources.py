@@ -3,7 +3,7 @@ partition into client shards."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from ..core.modalities import MODALITIES
 from ..data import (
@@ -46,3 +46,10 @@ def partition_for(cfg: RunConfig, sources: Mapping[str, Source], num_clients: in
     return build_partition({m: s.labels("train") for m, s in sources.items()}, num_clients,
                            alpha=cfg.dirichlet_alpha, min_size=cfg.min_partition_size,
                            only=cfg.only_fractions(), seed=cfg.seed, mode=cfg.partition_mode)
+
+
+def index_note_lines(sources: Mapping[str, Source]) -> Iterator[str]:
+    """'<dataset>: <note>' for what each reader left out or found odd while indexing."""
+    for src in sources.values():
+        for note in src.index_notes:
+            yield f"{src.name}: {note}"
