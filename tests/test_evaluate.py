@@ -23,7 +23,7 @@ from fssuavl_app.runs.config import RunConfig
 
 from .layouts_audio import write_esc50, write_fsdd
 from .layouts_epic_advance import write_advance
-from .layouts_images import write_cifar10, write_mnist_idx
+from .layouts_images import write_cifar10, write_image_folder, write_mnist_idx
 from .test_knn import brute_force_scores
 from .tiny import TINY
 
@@ -219,6 +219,12 @@ def test_task_roots_with_commas_and_a_class_missing_from_one_side(tmp_path):
     assert one.sources["audio"].root == aud
     (trailing,) = open_tasks(f"audio-folder={aud},", {})  # a trailing comma is dropped
     assert trailing.sources["audio"].root == aud
+    import shutil
+
+    comma_end = Path(f"{aud},")  # ... unless the folder's own name ends in one
+    shutil.copytree(aud, comma_end)
+    (own,) = open_tasks(f"audio-folder={comma_end}", {})
+    assert own.sources["audio"].root == comma_end
     with pytest.raises(TaskError, match=r"task 'audio-folder' needs 1 root\(s\), got 2"):
         open_tasks(f"audio-folder={aud},{aud}", {})  # two folders given to a one-root task
     (img / "test" / "1").mkdir()  # an empty class folder: the test split has no image of '1'
@@ -356,3 +362,19 @@ def test_a_knn_bank_smaller_than_k_is_logged_and_its_k_recorded(tmp_path, caplog
     assert main([str(run), "--out", str(tmp_path / "o2"), "--task", "synthetic-shapes",
                  "--max-samples", "5", "--knn-k", "3"]) == 0
     assert {r["knn-k"] for r in _results(tmp_path / "o2") if r["protocol"] == "knn"} == {3}
+
+
+def test_the_readers_notes_are_logged_and_the_roots_recorded(tmp_path, caplog):
+    """fssuavl-evaluate never said what the readers left out, nor which folder a figure
+    came from."""
+    root = write_image_folder(tmp_path, per_class=8)
+    run = write_run(tmp_path / "r", (0,))
+    with caplog.at_level("WARNING"):
+        assert main([str(run), "--out", str(tmp_path / "o"), "--task", f"image-folder={root}",
+                     *FAST]) == 0
+    assert (f"task image-folder: image-folder: {root}: 1 image file directly in the root, in no "
+            "class folder, skipped (first: loose.png)") in caplog.text
+    assert {str(r["roots"]) for r in _results(tmp_path / "o")} == {str({"image": str(root)})}
+    assert main([str(run), "--out", str(tmp_path / "b"), "--task", "synthetic-shapes",
+                 *FAST]) == 0
+    assert _results(tmp_path / "b")[0]["roots"] == {"image": "built-in"}

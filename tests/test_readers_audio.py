@@ -489,3 +489,13 @@ def test_fsdd_keeps_one_file_per_recording(tmp_path):
     assert any(f"1 file is a second file of one recording (the same digit, speaker and "
                f"index), skipped (first: recordings/{first.stem}.flac)" in n
                for n in reader.index_notes)
+
+
+def test_a_csv_that_is_not_utf8_is_refused_not_read_with_replacement_characters(tmp_path):
+    """'café music' and 'cafè music' in latin-1 both read as 'caf\ufffd music': one class."""
+    fx = L.write_vggsound(tmp_path)
+    path = fx.root / "vggsound.csv"
+    path.write_bytes(path.read_bytes() + "zzz,1,café music,train\n".encode("latin-1"))
+    lines = path.read_bytes().count(b"\n")
+    with pytest.raises(DatasetLayoutError, match=f"vggsound.csv: line {lines} is not UTF-8 text"):
+        VGGSound(fx.root)

@@ -279,3 +279,34 @@ def test_advance_authors_folder_names_and_missing_folders(tmp_path, advance_root
         AdvanceSounds(root)
     with pytest.raises(DatasetLayoutError, match=re.escape(str(tmp_path / "none" / "vision"))):
         AdvanceImages(tmp_path / "none")
+
+
+def test_epic_sample_columns_written_as_floats_and_a_bad_rate_attribute(tmp_path):
+    """'12000.0' (a csv written by pandas) dropped the row; a sample_rate attribute of
+    '24 kHz' raised a ValueError traceback from the HDF5 index."""
+    import csv
+
+    import h5py
+
+    root = write_epic_sounds(tmp_path)
+    clean = EpicSounds(root)
+    for name in ("EPIC_Sounds_train.csv", "EPIC_Sounds_validation.csv"):
+        path = root / name
+        rows = list(csv.DictReader(path.open(newline="")))
+        for row in rows:
+            for col in ("start_sample", "stop_sample", "class_id"):
+                if row[col].isdigit():
+                    row[col] = row[col] + ".0"
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    floats = EpicSounds(root)
+    for split in ("train", "test"):
+        assert floats.item_ids(split) == clean.item_ids(split)
+        assert floats.labels(split).tolist() == clean.labels(split).tolist()
+    with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
+        f.attrs["sample_rate"] = "24 kHz"
+    with pytest.raises(DatasetLayoutError, match=r"attribute sample_rate=\['24 kHz'\] is not a "
+                       "sample rate in Hz"):
+        EpicSounds(root)

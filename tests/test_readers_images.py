@@ -478,6 +478,50 @@ def test_links_into_another_class_or_up_to_the_root_are_not_followed(tmp_path, n
                for n in reader.index_notes), reader.index_notes
 
 
+def test_links_into_another_class_sub_folder_or_the_other_split_are_not_followed(
+        tmp_path, no_decoding):
+    """`cat/more -> dog/pics` labelled dog images as cats too; `test/cat/extra -> train/cat`
+    put training images into the test split."""
+    flat = tmp_path / "flat"
+    for label, cls in enumerate(("cat", "dog")):
+        _images(flat / cls, label=label)
+    _images(flat / "dog" / "pics", n=3, label=1)
+    (flat / "cat" / "more").symlink_to(flat / "dog" / "pics")
+    reader = ImageFolder(flat)
+    ids = reader.item_ids("train") + reader.item_ids("test")
+    assert sorted(i for i in ids if "pics" in i) == ["dog/pics/i0.png", "dog/pics/i1.png",
+                                                     "dog/pics/i2.png"]
+    assert any("(first: cat/more/)" in n for n in reader.index_notes), reader.index_notes
+    split = tmp_path / "split"
+    for part in ("train", "test"):
+        for label, cls in enumerate(("cat", "dog")):
+            _images(split / part / cls, label=label)
+    (split / "test" / "cat" / "extra").symlink_to(split / "train" / "cat")
+    reader = ImageFolder(split)
+    assert reader.item_ids("test") == ["test/cat/i0.png", "test/cat/i1.png", "test/dog/i0.png",
+                                       "test/dog/i1.png"]
+    assert any("(first: test/cat/extra/)" in n for n in reader.index_notes)
+
+
+def test_tiny_imagenet_links_into_another_class_and_a_bom(tmp_path, no_decoding):
+    """train/n1/images/x -> train/n2/images labelled n2's images as n1; a BOM in wnids.txt
+    made its first class '\\ufeffn...' and dropped its images, exit code 0."""
+    root = L.write_tiny_imagenet(tmp_path)
+    clean = TinyImageNet(root)
+    wnids = (root / "wnids.txt").read_text().split()
+    (root / "train" / wnids[0] / "images" / "x").symlink_to(root / "train" / wnids[1] / "images")
+    (root / "wnids.txt").write_bytes(b"\xef\xbb\xbf" + (root / "wnids.txt").read_bytes())
+    reader = TinyImageNet(root)
+    assert reader.classes == clean.classes
+    for split in SPLITS:
+        assert reader.item_ids(split) == clean.item_ids(split)
+    assert any("1 linked folder(s) lead elsewhere into the dataset" in n
+               for n in reader.index_notes), reader.index_notes
+    (root / "wnids.txt").write_bytes("\n".join(wnids).encode() + "\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(DatasetLayoutError, match=r"wnids.txt: line 4 is not UTF-8 text"):
+        TinyImageNet(root)
+
+
 def test_a_class_named_like_a_split_that_holds_files_is_a_class(tmp_path, no_decoding):
     """A flat set with the classes bus, train and tractor was refused as a split layout."""
     for label, cls in enumerate(("bus", "train", "tractor")):

@@ -38,6 +38,7 @@ from ..evaluate.runner import (
 )
 from ..evaluate.tasks import TaskError, open_tasks
 from ..runs.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+from ..runs.sources import index_note_lines
 
 logger = logging.getLogger("fssuavl.evaluate")
 
@@ -196,6 +197,8 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
     for t in tasks:
         if len(t.classes) < 2:
             raise EvalError(f"task {t.name} has {len(t.classes)} class; nothing to classify")
+        for line in index_note_lines(t.sources):  # what the readers left out, as flwr run logs
+            logger.warning("task %s: %s", t.name, line)
     return models, tasks
 
 

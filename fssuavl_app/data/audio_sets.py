@@ -12,6 +12,7 @@ the index and raise `BadItem` on load.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import posixpath
 import re
@@ -26,6 +27,7 @@ from .index import (
     DatasetLayoutError,
     SplitIndex,
     files_under,
+    read_text,
     require_dir,
     require_file,
     sorted_subdirs,
@@ -83,7 +85,7 @@ def _vggsound_row(fields: list[str]) -> tuple[str, int, str, str]:
 def read_vggsound_csv(path: Path) -> tuple[list[tuple[str, int, str, str]], list[str]]:
     """Rows (ytid, start, label, split) of vggsound.csv; 'line N: why' of bad rows."""
     rows, bad = [], []
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.reader(fh)
         for fields in reader:
             if not any(f.strip() for f in fields):
@@ -196,7 +198,7 @@ def read_list(path: Path) -> list[str]:
     `no//x.wav` or `no\\x.wav`: each is the clip id `no/x.wav` (a clip whose
     entry is not recognised would silently move from test to train).
     """
-    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    lines = read_text(path).splitlines()
     entries = (line.strip().replace("\\", "/") for line in lines)
     return [posixpath.normpath(e) for e in entries if e]
 
@@ -275,7 +277,7 @@ def _esc50_row(row: dict[str, str]) -> tuple[str, int, int, str]:
 
 def read_esc50_csv(path: Path) -> tuple[list[tuple[str, int, int, str]], list[str]]:
     """Rows (filename, fold, target, category) of esc50.csv and 'line N: why' of bad rows."""
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         header = [c.strip() for c in reader.fieldnames or []]
         lacking = [c for c in ESC50_COLUMNS if c not in header]

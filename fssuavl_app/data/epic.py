@@ -24,6 +24,7 @@ are skipped and counted in `index_notes`. Segments that end at most
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,7 @@ from .index import (
     IndexedSource,
     SplitIndex,
     file_fingerprint,
+    read_text,
     require_file,
 )
 
@@ -107,10 +109,20 @@ def find_hdf5(root: Path, hdf5: str | Path | None = None) -> Path:
                              f"{[p.name for p in found]}; pass the one to use as hdf5=")
 
 
-def _rate_of(attrs, default: int) -> int:
+def _rate_of(attrs, default: int, where: str) -> int:
+    """The `sample_rate` (or `sr`) attribute in Hz: a positive whole number, else a layout
+    error naming it (a rate of '24 kHz' or 0 would misplace every segment)."""
     for key in ("sample_rate", "sr"):
         if key in attrs:
-            return int(np.asarray(attrs[key]).reshape(-1)[0])
+            value = np.asarray(attrs[key]).reshape(-1)
+            try:
+                rate = float(value[0])
+            except (IndexError, TypeError, ValueError):
+                rate = float("nan")
+            if not (rate > 0 and rate == int(rate)):
+                raise DatasetLayoutError(f"{where}: attribute {key}={value.tolist()!r} is not a "
+                                         "sample rate in Hz (a positive whole number)")
+            return int(rate)
     return default
 
 
@@ -120,12 +132,13 @@ def read_recordings(path: Path) -> dict[str, _Recording]:
 
     try:
         with h5py.File(path, "r") as f:
-            file_rate = _rate_of(f.attrs, CSV_RATE)
+            file_rate = _rate_of(f.attrs, CSV_RATE, str(path))
             out = {}
             for key, obj in f.items():
                 if isinstance(obj, h5py.Dataset):
                     length = int(obj.shape[0]) if obj.ndim >= 1 else 0
-                    out[key] = _Recording(length, _rate_of(obj.attrs, file_rate))
+                    out[key] = _Recording(length, _rate_of(obj.attrs, file_rate,
+                                                           f"{path}, dataset {key!r}"))
             return out
     except OSError as exc:
         raise DatasetLayoutError(f"{path}: not a readable HDF5 file ({exc})") from exc
@@ -149,18 +162,26 @@ def _bounds(row: dict[str, str]) -> tuple[int, int]:
     start, stop = (row.get("start_sample") or "").strip(), (row.get("stop_sample") or "").strip()
     if start and stop:
         try:
-            return int(start), int(stop)
-        except ValueError:
+            return _whole(start), _whole(stop)
+        except (ValueError, InvalidOperation):
             raise _BadRow(f"non-integer samples {start!r}, {stop!r}") from None
     if not (row.get("start_timestamp") and row.get("stop_timestamp")):
         raise _BadRow("neither samples nor timestamps")
     return timestamp_samples(row["start_timestamp"]), timestamp_samples(row["stop_timestamp"])
 
 
+def _whole(text: str) -> int:
+    """'12000' or '12000.0' (a csv written by pandas) -> 12000; '12000.5' raises ValueError."""
+    value = Decimal(text.strip())
+    if not value.is_finite() or value != value.to_integral_value():
+        raise ValueError(text)
+    return int(value)
+
+
 def _class_id(row: dict[str, str]) -> int:
     try:
-        cid = int((row.get("class_id") or "").strip())
-    except ValueError:
+        cid = _whole(row.get("class_id") or "")
+    except (ValueError, InvalidOperation):
         raise _BadRow(f"class_id {row.get('class_id')!r} is not an integer") from None
     if cid < 0:
         raise _BadRow(f"negative class_id {cid}")
@@ -169,7 +190,7 @@ def _class_id(row: dict[str, str]) -> int:
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     """The csv's rows as dicts; a header lacking the needed columns is a layout error."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header

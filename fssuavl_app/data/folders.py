@@ -76,12 +76,12 @@ def split_folders(root: Path) -> tuple[Path, Path] | None:
 def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Sequence[str]
                  ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
     """([(root-relative id, label)], unreadable ids, skipped folders) of the class folders
-    below `folder`; a link into another class folder or above the root is not followed."""
+    below `folder`; a link elsewhere into the root (another class, the other split) or above
+    it is not followed."""
     found, unreadable, skipped = [], [], []
-    barriers = [root, folder, *(folder / c for c in classes)]
     rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
     for label, cls in enumerate(classes):
-        walk = walk_files(folder / cls, suffixes, barriers)
+        walk = walk_files(folder / cls, suffixes, within=root)
         found += [(rel(p), label) for p in walk.files]
         unreadable += [rel(p) for p in walk.unreadable]
         skipped += [rel(p) + "/" for p in walk.skipped_links]

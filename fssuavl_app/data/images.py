@@ -24,10 +24,12 @@ from .index import (
     ImageFiles,
     IndexedSource,
     SplitIndex,
-    files_under,
+    Walk,
+    read_text,
     require_dir,
     require_file,
     sorted_subdirs,
+    walk_files,
 )
 
 TINY_FOLDER = "tiny-imagenet-200"
@@ -63,7 +65,7 @@ def _inside(root: Path, folder: str) -> Path:
 
 def read_wnids(path: Path) -> list[str]:
     """The wnids of `wnids.txt`, in file order; a repeated wnid is a layout error."""
-    wnids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    wnids = [line.strip() for line in read_text(path).splitlines() if line.strip()]
     if not wnids:
         raise DatasetLayoutError(f"{path}: lists no wnids")
     repeated = sorted(w for w, n in Counter(wnids).items() if n > 1)
@@ -76,7 +78,7 @@ def read_words(path: Path, wnids: Sequence[str]) -> tuple[str, ...]:
     """Readable names of `wnids` from `words.txt` (wnid TAB names); the wnid when absent."""
     names: dict[str, str] = {}
     if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
+        for line in read_text(path).splitlines():
             wnid, _, words = line.partition("\t")
             names[wnid.strip()] = words.strip()
     return tuple(names.get(w) or w for w in wnids)
@@ -85,10 +87,12 @@ def read_words(path: Path, wnids: Sequence[str]) -> tuple[str, ...]:
 def _tiny_train(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
     """train/<wnid>/images/* in wnids.txt order; notes for empty or unlisted classes."""
     train_dir = require_dir(root / "train", "the TinyImageNet train folder train/<wnid>/images/")
-    split, empty = SplitIndex(), []
+    split, empty, skipped = SplitIndex(), [], []
     for label, wnid in enumerate(wnids):
         images = train_dir / wnid / "images"
-        files = files_under(images, IMAGE_SUFFIXES) if images.is_dir() else []
+        walk = walk_files(images, IMAGE_SUFFIXES, within=root) if images.is_dir() else Walk()
+        files = walk.files
+        skipped += [p.relative_to(root).as_posix() + "/" for p in walk.skipped_links]
         if not files:
             empty.append(f"train/{wnid}/images/")
         for path in files:
@@ -97,6 +101,9 @@ def _tiny_train(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]
     unlisted = [f"train/{d}/" for d in sorted_subdirs(train_dir) if d not in known]
     notes = [f"train/: {len(empty)} class(es) of wnids.txt have no images (first: {empty[0]})"
              ] if empty else []
+    if skipped:
+        notes.append(f"train/: {len(skipped)} linked folder(s) lead elsewhere into the dataset "
+                     f"or are reached twice, not read there (first: {skipped[0]})")
     if unlisted:
         notes.append(f"train/: {len(unlisted)} folder(s) not in wnids.txt, skipped "
                      f"(first: {unlisted[0]})")
@@ -106,7 +113,7 @@ def _tiny_train(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]
 def _annotation_rows(table: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """(file name, wnid) of each row of val_annotations.txt, and 'line N' of malformed rows."""
     rows, bad = [], []
-    for number, line in enumerate(table.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(table).splitlines(), start=1):
         fields = [f.strip() for f in line.split("\t")]
         if len(fields) >= 2 and fields[0] and fields[1]:
             rows.append((fields[0], fields[1]))

@@ -42,6 +42,19 @@ class SplitIndex:
         self.labels.append(int(label))
 
 
+def read_text(path: Path) -> str:
+    """A dataset's text file (csv, list, annotations) as UTF-8 (a BOM dropped). Bytes that
+    are not UTF-8 are a layout error: replaced, two labels could read as one."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DatasetLayoutError(f"{path}: line {line} is not UTF-8 text (byte "
+                                 f"{data[exc.start:exc.start + 1]!r}); save the file as "
+                                 "UTF-8") from exc
+
+
 def require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise DatasetLayoutError(f"expected {what} at {path} (folder not found)")
@@ -189,7 +202,7 @@ class Walk:
     unreadable: list[Path] = field(default_factory=list)  # such names that are no readable
     # file (broken links), and folders that could not be listed
     skipped_links: list[Path] = field(default_factory=list)  # folders not read: reached a
-    # second time through a link, or a link into a barrier or above it
+    # second time, or a link elsewhere into the dataset root or above it
 
 
 def wanted_file(name: str, suffixes: Sequence[str]) -> bool:
@@ -197,21 +210,25 @@ def wanted_file(name: str, suffixes: Sequence[str]) -> bool:
     return not is_hidden(name) and Path(name).suffix.lower() in suffixes
 
 
-def walk_files(path: Path, suffixes: Sequence[str], barriers: Sequence[Path] = ()) -> Walk:
+def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None) -> Walk:
     """The wanted files below `path`, recursively, following symlinked folders.
 
-    A folder reached a second time (a link loop, two links to one folder) is
-    read once; a link to `path`, to one of `barriers` (another class folder,
-    the dataset root) or above them is not followed: its files would be read
-    twice or under the wrong class. Both are listed in `skipped_links`.
+    A linked folder is followed only when it leads inside `path` or outside
+    `within` (the dataset root; default `path`): a link to another class,
+    the other split, the root or above would read files under the wrong
+    label or split, or forever. A folder reached a second time (a loop, two
+    links to one folder) is read once. Both are listed in `skipped_links`.
     Hidden files and folders are skipped.
     """
     walk, seen = Walk(), set()
-    stops = {os.path.realpath(b) for b in (path, *barriers)}
+    home, root = os.path.realpath(path), os.path.realpath(within or path)
 
-    def refused(folder: str) -> bool:
-        real = os.path.realpath(folder)
-        return any(real == s or s.startswith(real.rstrip(os.sep) + os.sep) for s in stops)
+    def inside(real: str, folder: str) -> bool:
+        return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+    def allowed(link: str) -> bool:
+        real = os.path.realpath(link)
+        return inside(real, home) or not (inside(real, root) or inside(root, real))
 
     def listing_failed(exc: OSError) -> None:
         walk.unreadable.append(Path(exc.filename or path))
@@ -226,7 +243,7 @@ def walk_files(path: Path, suffixes: Sequence[str], barriers: Sequence[Path] = (
         kept = []
         for d in sorted(d for d in dirs if not is_hidden(d)):
             folder = os.path.join(top, d)
-            if os.path.islink(folder) and refused(folder):
+            if os.path.islink(folder) and not allowed(folder):
                 walk.skipped_links.append(Path(folder))
             else:
                 kept.append(d)
@@ -240,12 +257,12 @@ def walk_files(path: Path, suffixes: Sequence[str], barriers: Sequence[Path] = (
     return walk
 
 
-def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
+def files_under(path: Path, suffixes: Sequence[str], within: Path | None = None) -> list[Path]:
     """The readable files of `walk_files`."""
-    return walk_files(path, suffixes).files
+    return walk_files(path, suffixes, within).files
 
 
 __all__ = ["AUDIO_SUFFIXES", "AudioFiles", "BadItem", "DatasetLayoutError", "FileSource",
            "IMAGE_SUFFIXES", "ImageFiles", "IndexedSource", "SplitIndex", "VARIABLE_IMAGE_SIDE", "file_fingerprint",
-           "files_under", "is_hidden", "require_dir", "require_file", "sorted_subdirs",
+           "files_under", "is_hidden", "read_text", "require_dir", "require_file", "sorted_subdirs",
            "walk_files", "wanted_file", "Walk"]

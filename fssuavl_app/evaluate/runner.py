@@ -192,6 +192,8 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                                                    f"{MODE_NAMES[mode]}", settings.probe))
             results.append({
                 "task": task.name, "paired": task.paired, "protocol": protocol,
+                "roots": {m: str(src.root) if getattr(src, "root", None) else "built-in"
+                          for m, src in task.sources.items()},
                 "mode": MODE_NAMES[mode],
                 "method": enc.label, "arch": enc.arch, "round": enc.round,
                 "checkpoint": enc.checkpoints if len(set(enc.checkpoints.values())) > 1

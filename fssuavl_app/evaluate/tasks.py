@@ -142,7 +142,10 @@ def _roots(text: str, count: int) -> list[str]:
     comma dropped); two are split at the comma, or, when a path holds commas too, at the one
     comma that leaves two existing folders. Otherwise every comma splits, and
     `_need_roots` says what to pass."""
-    text = text.strip().rstrip(",").strip()
+    text = text.strip()
+    if count == 1 and _is_dir(text):  # a folder whose name ends in a comma is that folder
+        return [text]
+    text = text.rstrip(",").strip()
     if not text:
         return []
     parts = text.split(",")
