@@ -310,3 +310,23 @@ def test_epic_sample_columns_written_as_floats_and_a_bad_rate_attribute(tmp_path
     with pytest.raises(DatasetLayoutError, match=r"attribute sample_rate=\['24 kHz'\] is not a "
                        "sample rate in Hz"):
         EpicSounds(root)
+
+
+def test_advance_classes_on_one_side_case_and_nested_folders_are_named(tmp_path):
+    """A class whose folders differ in case was dropped whole, a sound-only class was folded
+    into a count, and files in sub-folders vanished: none of them was named."""
+    import shutil
+
+    root = write_advance(tmp_path)
+    (root / "sound" / "beach").rename(root / "sound" / "Beach")
+    shutil.copytree(root / "sound" / "airport", root / "sound" / "forest")
+    (root / "vision" / "airport" / "more").mkdir()
+    notes = " | ".join(AdvanceImages(root).index_notes)
+    assert "classes in vision with no sound folder (their images left out): 1 (first: beach)" \
+        in notes
+    assert "classes in sound with no vision folder (their sounds left out): 2 (first: Beach)" \
+        in notes
+    assert "differ only in case (rename one to pair them): 1 (first: vision/beach/ and " \
+        "sound/Beach/)" in notes
+    assert "folders inside class folders, not read (class folders hold the files): 1 (first: " \
+        "vision/airport/more/)" in notes

@@ -150,8 +150,29 @@ def build_advance_index(root: str | Path) -> AdvanceIndex:
                                                               clashes).values()]
     index.notes = (_note(f"images in {vision_dir.name} without a sound (left out)", lonely_images)
                    + _note(f"sounds in {sound_dir.name} without an image (left out)", lonely_sounds)
-                   + _note("files sharing a stem with another (left out)", clashes))
+                   + _note("files sharing a stem with another (left out)", clashes)
+                   + _class_notes(vision_dir, sound_dir, classes))
     return index
+
+
+def _class_notes(vision_dir: Path, sound_dir: Path, classes: list[str]) -> list[str]:
+    """Classes on one side only (named, and those that differ only in case), and folders
+    inside class folders (the layout is flat: they are not read)."""
+    sound_classes = sorted_subdirs(sound_dir)
+    only_vision = [c for c in classes if c not in sound_classes]
+    only_sound = [c for c in sound_classes if c not in classes]
+    by_case = [f"{vision_dir.name}/{v}/ and {sound_dir.name}/{s}/" for v in only_vision
+               for s in only_sound if v.lower() == s.lower()]
+    nested = [f"{d.name}/{c}/{sub}/" for d, names in ((vision_dir, classes),
+                                                      (sound_dir, sound_classes))
+              for c in names for sub in sorted_subdirs(d / c)]
+    return (_note(f"classes in {vision_dir.name} with no {sound_dir.name} folder (their images "
+                  "left out)", only_vision)
+            + _note(f"classes in {sound_dir.name} with no {vision_dir.name} folder (their sounds "
+                    "left out)", only_sound)
+            + _note("class folders that differ only in case (rename one to pair them)", by_case)
+            + _note("folders inside class folders, not read (class folders hold the files)",
+                    nested))
 
 
 class _AdvanceReader(FileSource):
