@@ -499,3 +499,17 @@ def test_a_csv_that_is_not_utf8_is_refused_not_read_with_replacement_characters(
     lines = path.read_bytes().count(b"\n")
     with pytest.raises(DatasetLayoutError, match=f"vggsound.csv: line {lines} is not UTF-8 text"):
         VGGSound(fx.root)
+
+
+def test_a_quote_left_open_in_vggsound_csv_names_the_lines_it_took(tmp_path):
+    """An unterminated quote swallowed the rows after it; the note named the last line as
+    '3 columns, expected 4', not the line where the quote opened."""
+    from fssuavl_app.data.audio_sets import read_vggsound_csv
+
+    path = tmp_path / "vggsound.csv"
+    path.write_text('a,1,dog,train\nb,2,"dog barking,train\nc,3,cat,train\nd,4,cat,test\n'
+                    'e,5,"cat",test\n')
+    rows, bad = read_vggsound_csv(path)
+    assert [r[0] for r in rows] == ["a"]
+    assert len(bad) == 1 and bad[0].startswith("lines 2-5: a quote opened on line 2 is closed "
+                                               "only on line 5, so these 4 lines read as one row")

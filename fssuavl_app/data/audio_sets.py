@@ -87,13 +87,18 @@ def read_vggsound_csv(path: Path) -> tuple[list[tuple[str, int, str, str]], list
     rows, bad = [], []
     with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.reader(fh)
+        first = 1  # the file line the next row starts on
         for fields in reader:
-            if not any(f.strip() for f in fields):
-                continue
-            try:
-                rows.append(_vggsound_row(fields))
-            except ValueError as exc:
-                bad.append(f"line {reader.line_num}: {exc}")
+            if any("\n" in f or "\r" in f for f in fields):  # a quote left open took lines
+                bad.append(f"lines {first}-{reader.line_num}: a quote opened on line {first} is "
+                           f"closed only on line {reader.line_num}, so these "
+                           f"{reader.line_num - first + 1} lines read as one row; close it")
+            elif any(f.strip() for f in fields):
+                try:
+                    rows.append(_vggsound_row(fields))
+                except ValueError as exc:
+                    bad.append(f"line {reader.line_num}: {exc}")
+            first = reader.line_num + 1
     return rows, bad
 
 
