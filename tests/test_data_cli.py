@@ -39,7 +39,12 @@ def test_check_reports_bad_files_and_strict_fails(tmp_path, capsys):
     bad_id = ADVANCE_CORRUPT_IDS["audio"][0]
     assert "bad files: 1" in page and f"[train] {bad_id}" in page
     assert "native rates: 22050 Hz" in page and "readable: yes" in page
+    capsys.readouterr()
     assert main(["check", "advance-sounds", str(root), "--strict"]) == 1
+    assert "--strict: FAILED (bad files above)" in capsys.readouterr().out  # said only 'yes'
+    assert main(["check", "advance-sounds", str(root), "--strict", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["readable"] and report["strict"] and not report["passed"]
 
 
 def test_unreadable_split_and_wrong_root_exit_nonzero(tmp_path, capsys):
@@ -53,6 +58,9 @@ def test_unreadable_split_and_wrong_root_exit_nonzero(tmp_path, capsys):
     assert "readable: NO" in capsys.readouterr().out
     assert main(["check", "cifar10", str(tmp_path / "nowhere")]) == 2
     assert str(tmp_path / "nowhere") in capsys.readouterr().err
+    assert main(["check", "cifar10", str(tmp_path / "nowhere"), "--json"]) == 2
+    answer = json.loads(capsys.readouterr().out)  # stdout was empty
+    assert answer["readable"] is False and str(tmp_path / "nowhere") in answer["error"]
 
 
 def test_console_script_lists_datasets():

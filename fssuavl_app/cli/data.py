@@ -92,6 +92,9 @@ def format_report(r: dict) -> str:
     lines.extend(f"    [{split}] {b['id']}: {b['reason']}" for split, b in bad)
     lines.append("  readable: yes" if r["readable"] else
                  "  readable: NO (a split has no item that decodes)")
+    if r.get("strict") and not r.get("passed"):
+        lines.append("  --strict: FAILED (bad files above)" if r["readable"] else
+                     "  --strict: FAILED")
     return "\n".join(lines)
 
 
@@ -130,10 +133,15 @@ def main(argv: list[str] | None = None) -> int:
         report = check_dataset(args.dataset, args.root, args.limit, args.workers)
     except DatasetLayoutError as exc:
         print(f"fssuavl-data: error: {exc}", file=sys.stderr)
+        if args.json:  # a script reading stdout gets an answer too
+            print(json.dumps({"dataset": args.dataset, "root": str(args.root),
+                              "readable": False, "error": str(exc)}, indent=1))
         return 2
+    report["strict"] = bool(args.strict)
+    report["passed"] = report["readable"] and not (
+        args.strict and any(s["bad"] for s in report["splits"].values()))
     print(json.dumps(report, indent=1) if args.json else format_report(report))
-    any_bad = any(s["bad"] for s in report["splits"].values())
-    return 0 if report["readable"] and not (args.strict and any_bad) else 1
+    return 0 if report["passed"] else 1
 
 
 if __name__ == "__main__":
