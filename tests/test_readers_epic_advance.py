@@ -330,3 +330,26 @@ def test_advance_classes_on_one_side_case_and_nested_folders_are_named(tmp_path)
         "sound/Beach/)" in notes
     assert "folders inside class folders, not read (class folders hold the files): 1 (first: " \
         "vision/airport/more/)" in notes
+
+
+def test_epic_recordings_that_are_not_audio_skip_their_segments_with_the_reason(tmp_path):
+    """A (2, N) recording was 'a 2-sample recording'; bool and complex ones were read as audio."""
+    import h5py
+
+    root = write_epic_sounds(tmp_path)
+    clean = EpicSounds(root)
+    videos = sorted({clean.segment(s, i).video for s in ("train", "test")
+                     for i in range(len(clean.labels(s)))})
+    with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
+        wave = f[videos[0]][()]
+        del f[videos[0]]
+        f.create_dataset(videos[0], data=np.stack([wave, wave]))  # (2, N)
+        del f[videos[1]]
+        f.create_dataset(videos[1], data=np.zeros(48_000, bool))
+    reader = EpicSounds(root)
+    notes = " | ".join(reader.index_notes)
+    assert "skipped, recording that is not audio" in notes
+    assert "this looks transposed" in notes or "holds bool values" in notes
+    kept = {reader.segment(s, i).video for s in ("train", "test")
+            for i in range(len(reader.labels(s)))}
+    assert not kept & set(videos[:2])

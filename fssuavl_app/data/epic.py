@@ -64,6 +64,7 @@ class Segment:
 class _Recording:
     length: int
     rate: int
+    problem: str = ""  # why its samples cannot be audio (its segments are skipped); "" = fine
 
 
 class _Tally:
@@ -126,6 +127,18 @@ def _rate_of(attrs, default: int, where: str) -> int:
     return default
 
 
+def _not_audio(dtype: np.dtype, shape: tuple[int, ...]) -> str:
+    """Why a dataset of this dtype and shape cannot be a recording; "" when it can."""
+    if dtype.kind not in "iuf":
+        return f"holds {dtype} values, not integer or float samples"
+    if len(shape) == 2 and shape[0] <= 8 < shape[1]:
+        return (f"has shape {shape}: samples must run along the first axis, (samples,) or "
+                "(samples, channels); this looks transposed")
+    if len(shape) not in (1, 2):
+        return f"has shape {shape}, not (samples,) or (samples, channels)"
+    return ""
+
+
 def read_recordings(path: Path) -> dict[str, _Recording]:
     """Length and rate of every top-level dataset of the HDF5, without reading samples."""
     import h5py
@@ -138,7 +151,8 @@ def read_recordings(path: Path) -> dict[str, _Recording]:
                 if isinstance(obj, h5py.Dataset):
                     length = int(obj.shape[0]) if obj.ndim >= 1 else 0
                     out[key] = _Recording(length, _rate_of(obj.attrs, file_rate,
-                                                           f"{path}, dataset {key!r}"))
+                                                           f"{path}, dataset {key!r}"),
+                                          _not_audio(obj.dtype, obj.shape))
             return out
     except OSError as exc:
         raise DatasetLayoutError(f"{path}: not a readable HDF5 file ({exc})") from exc
@@ -233,6 +247,9 @@ def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, st
                 raise _BadRow("seen earlier", "duplicate annotation_id")
             if video not in recordings:
                 raise _BadRow(f"no dataset {video!r}", "video_id not in the HDF5")
+            if recordings[video].problem:
+                raise _BadRow(f"dataset {video!r} {recordings[video].problem}",
+                              "recording that is not audio")
             start, stop, cut = _place(start, stop, recordings[video])
         except _BadRow as exc:
             tally.add(f"{path.name}: skipped, {exc.kind}", f"{where}: {exc}")
