@@ -353,3 +353,24 @@ def test_epic_recordings_that_are_not_audio_skip_their_segments_with_the_reason(
     kept = {reader.segment(s, i).video for s in ("train", "test")
             for i in range(len(reader.labels(s)))}
     assert not kept & set(videos[:2])
+
+
+def test_epic_a_class_id_with_two_names_is_noted(tmp_path):
+    """One class_id named 'click' and later 'tap' kept the first name without a word."""
+    import csv
+
+    root = write_epic_sounds(tmp_path)
+    path = root / "EPIC_Sounds_train.csv"
+    rows = list(csv.DictReader(path.open(newline="")))
+    same = [r for r in rows if r["class_id"] == rows[0]["class_id"]]
+    assert len(same) >= 2, "the fixture needs two rows of one class"
+    same[1]["class"] = "another name"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    reader = EpicSounds(root)
+    assert reader.classes[int(rows[0]["class_id"])] == rows[0]["class"]
+    line = rows.index(same[1]) + 2
+    assert any("class_id named otherwise before" in n and f"line {line}," in n and
+               "'another name' here" in n for n in reader.index_notes), reader.index_notes

@@ -522,6 +522,22 @@ def test_tiny_imagenet_links_into_another_class_and_a_bom(tmp_path, no_decoding)
         TinyImageNet(root)
 
 
+def test_tiny_imagenet_val_conflicts_and_unlisted_images_are_noted(tmp_path, no_decoding):
+    """A val file listed with two wnids kept the first as 'repeats a file named before';
+    val images no row names were left out silently."""
+    root = L.write_tiny_imagenet(tmp_path, dirty=False)
+    table = root / "val" / "val_annotations.txt"
+    first = table.read_text().splitlines()[0].split("\t")
+    other = next(w for w in (root / "wnids.txt").read_text().split() if w != first[1])
+    table.write_text(table.read_text() + f"{first[0]}\t{other}\t0\t0\t1\t1\n")
+    L._write(root / "val" / "images" / "val_999.JPEG", L._jpeg(L.class_image(0, 1)))
+    notes = " | ".join(TinyImageNet(root).index_notes)
+    assert (f"1 row gives a file named before another wnid (the first kept) (first: "
+            f"val/images/{first[0]} as {other}, first as {first[1]})") in notes
+    assert "val/images/: 1 file(s) no row of val_annotations.txt names, not used (first: " \
+        "val/images/val_999.JPEG)" in notes
+
+
 def test_a_class_named_like_a_split_that_holds_files_is_a_class(tmp_path, no_decoding):
     """A flat set with the classes bus, train and tractor was refused as a split layout."""
     for label, cls in enumerate(("bus", "train", "tractor")):

@@ -234,14 +234,18 @@ def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, st
               tally: _Tally, seen: set[str]) -> tuple[SplitIndex, list[Segment]]:
     """One split from one csv; fills `names` (class_id -> first name) from every parsable row."""
     split, segments = SplitIndex(), []
-    for n, row in enumerate(read_rows(path), start=1):
+    for line, row in enumerate(read_rows(path), start=2):  # line 1 is the header
         aid, video = (row.get("annotation_id") or "").strip(), (row.get("video_id") or "").strip()
-        where = f"{path.name} row {n}, {aid or '?'} ({video or '?'})"
+        where = f"{path.name} line {line}, {aid or '?'} ({video or '?'})"
         try:
             if not aid or not video:
                 raise _BadRow("no annotation_id or video_id")
             cid = _class_id(row)
-            names.setdefault(cid, (row.get("class") or "").strip() or f"class-{cid}")
+            name = (row.get("class") or "").strip() or f"class-{cid}"
+            if names.setdefault(cid, name) != name:
+                tally.add(f"{path.name}: kept, class_id named otherwise before (the first name "
+                          "is the class's)", f"{where}: class_id {cid} is {name!r} here, "
+                          f"{names[cid]!r} first")
             start, stop = _bounds(row)
             if aid in seen:
                 raise _BadRow("seen earlier", "duplicate annotation_id")

@@ -25,6 +25,7 @@ from .index import (
     IndexedSource,
     SplitIndex,
     Walk,
+    is_hidden,
     read_text,
     require_dir,
     require_file,
@@ -42,7 +43,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck")
 
 
-_SINGULAR = MappingProxyType({"are": "is", "name": "names", "repeat": "repeats"})
+_SINGULAR = MappingProxyType({"are": "is", "name": "names", "repeat": "repeats",
+                              "give": "gives"})
 
 
 def _count_note(where: str, what: str, items: list[str]) -> list[str]:
@@ -129,9 +131,9 @@ def _tiny_val(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
     images = require_dir(root / "val" / "images", "the TinyImageNet val images val/images/")
     present = set(os.listdir(images))
     label_of = {w: n for n, w in enumerate(wnids)}
-    split, seen = SplitIndex(), set()
+    split, seen = SplitIndex(), {}
     rows, bad = _annotation_rows(table)
-    unknown, missing, repeated = [], [], []
+    unknown, missing, repeated, conflicting = [], [], [], []
     for name, wnid in rows:
         item_id = f"val/images/{name}"
         if wnid not in label_of:
@@ -139,15 +141,24 @@ def _tiny_val(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
         elif name not in present:
             missing.append(item_id)
         elif item_id in seen:
-            repeated.append(item_id)
+            (repeated if seen[item_id] == wnid else conflicting).append(
+                item_id if seen[item_id] == wnid else f"{item_id} as {wnid}, first as "
+                f"{seen[item_id]}")
         else:
-            seen.add(item_id)
+            seen[item_id] = wnid
             split.add(item_id, label_of[wnid])
+    named = {f"val/images/{name}" for name, _ in rows}
+    unlisted = sorted(f"val/images/{n}" for n in present
+                      if f"val/images/{n}" not in named and not is_hidden(n))
     where = "val_annotations.txt"
     notes = (_count_note(where, "are not 'filename<TAB>wnid...'", bad)
              + _count_note(where, "name a wnid not in wnids.txt", unknown)
              + _count_note(where, "name a file that does not exist", missing)
-             + _count_note(where, "repeat a file named before", repeated))
+             + _count_note(where, "repeat a file named before", repeated)
+             + _count_note(where, "give a file named before another wnid (the first kept)",
+                           conflicting)
+             + ([f"val/images/: {len(unlisted)} file(s) no row of {where} names, not used "
+                 f"(first: {unlisted[0]})"] if unlisted else []))
     return split, notes
 
 
