@@ -511,5 +511,18 @@ def test_a_quote_left_open_in_vggsound_csv_names_the_lines_it_took(tmp_path):
                     'e,5,"cat",test\n')
     rows, bad = read_vggsound_csv(path)
     assert [r[0] for r in rows] == ["a"]
-    assert len(bad) == 1 and bad[0].startswith("lines 2-5: a quote opened on line 2 is closed "
-                                               "only on line 5, so these 4 lines read as one row")
+    assert len(bad) == 1 and bad[0].startswith("lines 2-5: a quote opened on line 2 is still "
+                                               "open on line 5, so these 4 lines read as one row")
+
+
+def test_speech_commands_a_link_into_another_word_is_not_followed(tmp_path):
+    """yes/more -> ../no read every 'no' clip as 'yes', and into train."""
+    fx = L.write_speech_commands(tmp_path)
+    clean = SpeechCommands(fx.root)
+    words = list(clean.classes)
+    (fx.root / words[0] / "more").symlink_to(fx.root / words[1])
+    reader = SpeechCommands(fx.root)
+    for split in SPLITS:
+        assert reader.item_ids(split) == clean.item_ids(split)
+    assert any(f"1 linked folder leads into another word or is reached twice; not read there "
+               f"(first: {words[0]}/more/)" in n for n in reader.index_notes)

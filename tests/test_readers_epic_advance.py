@@ -305,11 +305,28 @@ def test_epic_sample_columns_written_as_floats_and_a_bad_rate_attribute(tmp_path
     for split in ("train", "test"):
         assert floats.item_ids(split) == clean.item_ids(split)
         assert floats.labels(split).tolist() == clean.labels(split).tolist()
-    with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
-        f.attrs["sample_rate"] = "24 kHz"
-    with pytest.raises(DatasetLayoutError, match=r"attribute sample_rate=\['24 kHz'\] is not a "
-                       "sample rate in Hz"):
-        EpicSounds(root)
+    for bad in ("24 kHz", np.inf, True, [24_000, 0], 0, 22_050.5):  # inf: an OverflowError
+        with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
+            f.attrs["sample_rate"] = bad
+        with pytest.raises(DatasetLayoutError, match="is not a sample rate in Hz"):
+            EpicSounds(root)
+
+
+def test_epic_places_are_file_lines_across_blank_lines(tmp_path):
+    """Places counted data rows: with a blank line a note pointed at the wrong line."""
+    import csv
+
+    root = write_epic_sounds(tmp_path)
+    path = root / "EPIC_Sounds_train.csv"
+    lines = path.read_text().splitlines()
+    header, first, rest = lines[0], lines[1], lines[2:]
+    broken = next(csv.reader([first]))
+    broken[list(next(csv.reader([header]))).index("video_id")] = "P99_99"
+    buf = __import__("io").StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(broken)
+    path.write_text("\n".join([header, "", rest[0], "", buf.getvalue().strip(), *rest[1:]]) + "\n")
+    notes = " | ".join(EpicSounds(root).index_notes)
+    assert "line 5, " in notes and "(P99_99)" in notes, notes
 
 
 def test_advance_classes_on_one_side_case_and_nested_folders_are_named(tmp_path):
@@ -346,10 +363,17 @@ def test_epic_recordings_that_are_not_audio_skip_their_segments_with_the_reason(
         f.create_dataset(videos[0], data=np.stack([wave, wave]))  # (2, N)
         del f[videos[1]]
         f.create_dataset(videos[1], data=np.zeros(48_000, bool))
+    from fssuavl_app.data.epic import read_recordings
+
+    with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
+        f.create_dataset("complex", data=np.zeros(100, np.complex64))
+    problems = {k: r.problem for k, r in read_recordings(root / "EPIC_audio.hdf5").items()}
+    assert "looks transposed" in problems[videos[0]]
+    assert "holds bool values" in problems[videos[1]]
+    assert "holds complex64 values" in problems["complex"]
     reader = EpicSounds(root)
     notes = " | ".join(reader.index_notes)
     assert "skipped, recording that is not audio" in notes
-    assert "this looks transposed" in notes or "holds bool values" in notes
     kept = {reader.segment(s, i).video for s in ("train", "test")
             for i in range(len(reader.labels(s)))}
     assert not kept & set(videos[:2])

@@ -503,6 +503,24 @@ def test_links_into_another_class_sub_folder_or_the_other_split_are_not_followed
     assert any("(first: test/cat/extra/)" in n for n in reader.index_notes)
 
 
+def test_class_folders_linked_to_another_disk_keep_their_labels(tmp_path, no_decoding):
+    """root/cat -> disk2/cat: a link disk2/cat/more -> ../dog, or one to disk2 itself, read
+    dog images as cats (the real class folders lie outside the root)."""
+    disk2, root = tmp_path / "disk2", tmp_path / "set"
+    for label, cls in enumerate(("cat", "dog")):
+        _images(disk2 / cls, label=label)
+    (disk2 / "cat" / "more").symlink_to(disk2 / "dog")
+    (disk2 / "cat" / "all").symlink_to(disk2)
+    root.mkdir()
+    for cls in ("cat", "dog"):
+        (root / cls).symlink_to(disk2 / cls)
+    reader = ImageFolder(root)
+    ids = sorted(reader.item_ids("train") + reader.item_ids("test"))
+    assert ids == ["cat/i0.png", "cat/i1.png", "dog/i0.png", "dog/i1.png"]
+    assert any("2 folders are reached a second time through a link, or links lead" in n
+               for n in reader.index_notes), reader.index_notes
+
+
 def test_tiny_imagenet_links_into_another_class_and_a_bom(tmp_path, no_decoding):
     """train/n1/images/x -> train/n2/images labelled n2's images as n1; a BOM in wnids.txt
     made its first class '\\ufeffn...' and dropped its images, exit code 0."""

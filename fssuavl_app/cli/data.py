@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fssuavl-data: error: {exc}", file=sys.stderr)
         if args.json:  # a script reading stdout gets an answer too
             print(json.dumps({"dataset": args.dataset, "root": str(args.root),
-                              "readable": False, "error": str(exc)}, indent=1))
+                              "readable": False, "strict": bool(args.strict), "passed": False,
+                              "error": str(exc)}, indent=1))
         return 2
     report["strict"] = bool(args.strict)
     report["passed"] = report["readable"] and not (

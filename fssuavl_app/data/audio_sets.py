@@ -31,6 +31,7 @@ from .index import (
     require_dir,
     require_file,
     sorted_subdirs,
+    walk_files,
 )
 
 VGGSOUND_CSV = "vggsound.csv"
@@ -91,7 +92,7 @@ def read_vggsound_csv(path: Path) -> tuple[list[tuple[str, int, str, str]], list
         for fields in reader:
             if any("\n" in f or "\r" in f for f in fields):  # a quote left open took lines
                 bad.append(f"lines {first}-{reader.line_num}: a quote opened on line {first} is "
-                           f"closed only on line {reader.line_num}, so these "
+                           f"still open on line {reader.line_num}, so these "
                            f"{reader.line_num - first + 1} lines read as one row; close it")
             elif any(f.strip() for f in fields):
                 try:
@@ -237,8 +238,12 @@ class SpeechCommands(AudioFiles):
         classes = sorted_subdirs(base, exclude=(BACKGROUND_NOISE,))
         if not classes:
             raise DatasetLayoutError(f"expected word folders in {base} (none found)")
-        clips = [(p.relative_to(base).as_posix(), label) for label, word in enumerate(classes)
-                 for p in files_under(base / word, (".wav",))]
+        clips, linked = [], []
+        for label, word in enumerate(classes):
+            walk = walk_files(base / word, (".wav",), within=base,
+                              barriers=[base / w for w in classes if w != word])
+            clips += [(p.relative_to(base).as_posix(), label) for p in walk.files]
+            linked += [p.relative_to(base).as_posix() + "/" for p in walk.skipped_links]
         test_set, val_set = set(testing), set(validation)
         splits = {"train": SplitIndex(), "test": SplitIndex()}
         self.validation_ids: list[str] = []
@@ -256,7 +261,10 @@ class SpeechCommands(AudioFiles):
                  + note(VALIDATION_LIST, absent, [e for e in validation if e not in present])
                  + note(TESTING_LIST, (f"clip is also in {VALIDATION_LIST}; used as test",
                                         f"clips are also in {VALIDATION_LIST}; used as test"),
-                         sorted(test_set & val_set & present)))
+                         sorted(test_set & val_set & present))
+                 + note(str(base), ("linked folder leads into another word or is reached twice; "
+                                    "not read there", "linked folders lead into another word or "
+                                    "are reached twice; not read there"), linked))
         super().__init__(base, classes, splits, notes)
 
     @property

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -117,10 +118,11 @@ def _rate_of(attrs, default: int, where: str) -> int:
         if key in attrs:
             value = np.asarray(attrs[key]).reshape(-1)
             try:
-                rate = float(value[0])
-            except (IndexError, TypeError, ValueError):
+                rate = float(value[0]) if value.size == 1 and value.dtype.kind != "b" \
+                    else float("nan")
+            except (TypeError, ValueError):
                 rate = float("nan")
-            if not (rate > 0 and rate == int(rate)):
+            if not (math.isfinite(rate) and rate > 0 and rate == int(rate)):
                 raise DatasetLayoutError(f"{where}: attribute {key}={value.tolist()!r} is not a "
                                          "sample rate in Hz (a positive whole number)")
             return int(rate)
@@ -131,6 +133,8 @@ def _not_audio(dtype: np.dtype, shape: tuple[int, ...]) -> str:
     """Why a dataset of this dtype and shape cannot be a recording; "" when it can."""
     if dtype.kind not in "iuf":
         return f"holds {dtype} values, not integer or float samples"
+    if len(shape) == 2 and shape[1] == 0:
+        return f"has shape {shape}: no channels"
     if len(shape) == 2 and shape[0] <= 8 < shape[1]:
         return (f"has shape {shape}: samples must run along the first axis, (samples,) or "
                 "(samples, channels); this looks transposed")
@@ -187,7 +191,7 @@ def _bounds(row: dict[str, str]) -> tuple[int, int]:
 def _whole(text: str) -> int:
     """'12000' or '12000.0' (a csv written by pandas) -> 12000; '12000.5' raises ValueError."""
     value = Decimal(text.strip())
-    if not value.is_finite() or value != value.to_integral_value():
+    if not value.is_finite() or abs(value) > 2 ** 63 or value != value.to_integral_value():
         raise ValueError(text)
     return int(value)
 
@@ -202,13 +206,17 @@ def _class_id(row: dict[str, str]) -> int:
     return cid
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """The csv's rows as dicts; a header lacking the needed columns is a layout error."""
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """(file line the row starts on, the row as a dict) of each non-blank csv row; a header
+    lacking the needed columns is a layout error."""
     with io.StringIO(read_text(path), newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        reader.fieldnames = header
-        rows = list(reader)
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        rows, start = [], reader.line_num + 1
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                rows.append((start, dict(zip(header, fields))))
+            start = reader.line_num + 1
     missing = [c for c in _REQUIRED if c not in header]
     if not ({"start_sample", "stop_sample"} <= set(header)
             or {"start_timestamp", "stop_timestamp"} <= set(header)):
@@ -234,18 +242,16 @@ def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, st
               tally: _Tally, seen: set[str]) -> tuple[SplitIndex, list[Segment]]:
     """One split from one csv; fills `names` (class_id -> first name) from every parsable row."""
     split, segments = SplitIndex(), []
-    for line, row in enumerate(read_rows(path), start=2):  # line 1 is the header
+    for line, row in read_rows(path):
         aid, video = (row.get("annotation_id") or "").strip(), (row.get("video_id") or "").strip()
         where = f"{path.name} line {line}, {aid or '?'} ({video or '?'})"
         try:
             if not aid or not video:
                 raise _BadRow("no annotation_id or video_id")
             cid = _class_id(row)
-            name = (row.get("class") or "").strip() or f"class-{cid}"
-            if names.setdefault(cid, name) != name:
-                tally.add(f"{path.name}: kept, class_id named otherwise before (the first name "
-                          "is the class's)", f"{where}: class_id {cid} is {name!r} here, "
-                          f"{names[cid]!r} first")
+            name = (row.get("class") or "").strip()
+            if name:  # the first name given wins; a blank one gives way to a later name
+                names.setdefault(cid, name)
             start, stop = _bounds(row)
             if aid in seen:
                 raise _BadRow("seen earlier", "duplicate annotation_id")
@@ -261,6 +267,10 @@ def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, st
         if cut:
             tally.add(f"{path.name}: kept, segment ends up to {END_SLACK_S} s past its "
                       "recording, cut at the end", where)
+        if name and names[cid] != name:
+            tally.add(f"{path.name}: kept, class_id named otherwise before (the first name is "
+                      "the class's)", f"{where}: class_id {cid} is {name!r} here, "
+                      f"{names[cid]!r} first")
         seen.add(aid)
         split.add(aid, cid)
         segments.append(Segment(video, start, stop))

@@ -73,7 +73,8 @@ def split_folders(root: Path) -> tuple[Path, Path] | None:
     return None
 
 
-def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Sequence[str]
+def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Sequence[str],
+                 barriers: Sequence[Path] = ()
                  ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
     """([(root-relative id, label)], unreadable ids, skipped folders) of the class folders
     below `folder`; a link elsewhere into the root (another class, the other split) or above
@@ -81,7 +82,8 @@ def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Seq
     found, unreadable, skipped = [], [], []
     rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
     for label, cls in enumerate(classes):
-        walk = walk_files(folder / cls, suffixes, within=root)
+        walk = walk_files(folder / cls, suffixes, within=root,
+                          barriers=[b for b in barriers if b != folder / cls])
         found += [(rel(p), label) for p in walk.files]
         unreadable += [rel(p) for p in walk.unreadable]
         skipped += [rel(p) + "/" for p in walk.skipped_links]
@@ -120,8 +122,9 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
         if strangers:
             raise DatasetLayoutError(f"{split[1]}: class folders {strangers[:3]} are not in "
                                      f"{split[0]} (expected the same classes)")
+        every_class = [t / c for t in split for c in sorted_subdirs(t)]
         for name, target in zip(("train", "test"), split):
-            found, bad, links = _class_files(root, target, classes, suffixes)
+            found, bad, links = _class_files(root, target, classes, suffixes, every_class)
             for item_id, label in found:
                 splits[name].add(item_id, label)
             unreadable += bad
@@ -132,7 +135,8 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
                                   "folders beside the train and test folders, not used"),
                       unused)
     else:
-        found, unreadable, skipped = _class_files(root, root, classes, suffixes)
+        found, unreadable, skipped = _class_files(root, root, classes, suffixes,
+                                                  [root / c for c in classes])
         for item_id, label in found:
             splits["test" if is_test_item(item_id) else "train"].add(item_id, label)
     for where, names in loose.items():

@@ -7,7 +7,6 @@ Labels come from the index alone; nothing is decoded until `load`.
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections import Counter
 from pathlib import Path
@@ -25,12 +24,12 @@ from .index import (
     IndexedSource,
     SplitIndex,
     Walk,
-    is_hidden,
     read_text,
     require_dir,
     require_file,
     sorted_subdirs,
     walk_files,
+    wanted_file,
 )
 
 TINY_FOLDER = "tiny-imagenet-200"
@@ -80,7 +79,8 @@ def read_words(path: Path, wnids: Sequence[str]) -> tuple[str, ...]:
     """Readable names of `wnids` from `words.txt` (wnid TAB names); the wnid when absent."""
     names: dict[str, str] = {}
     if path.is_file():
-        for line in read_text(path).splitlines():
+        # display names only (labels are wnids): bytes that are not UTF-8 are replaced
+        for line in path.read_bytes().decode("utf-8-sig", "replace").splitlines():
             wnid, _, words = line.partition("\t")
             names[wnid.strip()] = words.strip()
     return tuple(names.get(w) or w for w in wnids)
@@ -90,9 +90,12 @@ def _tiny_train(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]
     """train/<wnid>/images/* in wnids.txt order; notes for empty or unlisted classes."""
     train_dir = require_dir(root / "train", "the TinyImageNet train folder train/<wnid>/images/")
     split, empty, skipped = SplitIndex(), [], []
+    folders = [train_dir / w / "images" for w in wnids] + [root / "val" / "images"]
     for label, wnid in enumerate(wnids):
         images = train_dir / wnid / "images"
-        walk = walk_files(images, IMAGE_SUFFIXES, within=root) if images.is_dir() else Walk()
+        walk = (walk_files(images, IMAGE_SUFFIXES, within=root,
+                           barriers=[f for f in folders if f != images])
+                if images.is_dir() else Walk())
         files = walk.files
         skipped += [p.relative_to(root).as_posix() + "/" for p in walk.skipped_links]
         if not files:
@@ -129,7 +132,8 @@ def _tiny_val(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
     table = require_file(root / "val" / "val_annotations.txt",
                          "the TinyImageNet val labels val/val_annotations.txt")
     images = require_dir(root / "val" / "images", "the TinyImageNet val images val/images/")
-    present = set(os.listdir(images))
+    present = {p.name for p in images.iterdir()
+               if p.is_file() and wanted_file(p.name, IMAGE_SUFFIXES)}
     label_of = {w: n for n, w in enumerate(wnids)}
     split, seen = SplitIndex(), {}
     rows, bad = _annotation_rows(table)
@@ -148,8 +152,7 @@ def _tiny_val(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
             seen[item_id] = wnid
             split.add(item_id, label_of[wnid])
     named = {f"val/images/{name}" for name, _ in rows}
-    unlisted = sorted(f"val/images/{n}" for n in present
-                      if f"val/images/{n}" not in named and not is_hidden(n))
+    unlisted = sorted(f"val/images/{n}" for n in present if f"val/images/{n}" not in named)
     where = "val_annotations.txt"
     notes = (_count_note(where, "are not 'filename<TAB>wnid...'", bad)
              + _count_note(where, "name a wnid not in wnids.txt", unknown)

@@ -45,11 +45,14 @@ class SplitIndex:
 def read_text(path: Path) -> str:
     """A dataset's text file (csv, list, annotations) as UTF-8 (a BOM dropped). Bytes that
     are not UTF-8 are a layout error: replaced, two labels could read as one."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DatasetLayoutError(f"{path}: cannot read ({exc})") from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = len(data[: exc.start].splitlines()) or 1
         raise DatasetLayoutError(f"{path}: line {line} is not UTF-8 text (byte "
                                  f"{data[exc.start:exc.start + 1]!r}); save the file as "
                                  "UTF-8") from exc
@@ -210,25 +213,28 @@ def wanted_file(name: str, suffixes: Sequence[str]) -> bool:
     return not is_hidden(name) and Path(name).suffix.lower() in suffixes
 
 
-def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None) -> Walk:
+def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None,
+               barriers: Sequence[Path] = ()) -> Walk:
     """The wanted files below `path`, recursively, following symlinked folders.
 
-    A linked folder is followed only when it leads inside `path` or outside
-    `within` (the dataset root; default `path`): a link to another class,
-    the other split, the root or above would read files under the wrong
-    label or split, or forever. A folder reached a second time (a loop, two
-    links to one folder) is read once. Both are listed in `skipped_links`.
-    Hidden files and folders are skipped.
+    A linked folder is followed only when it leads inside `path`, or neither
+    into nor above `within` (the dataset root; default `path`) and each of
+    `barriers` (the other class and split folders, which may live on another
+    disk): otherwise it would read files under the wrong label or split, or
+    forever. A folder reached a second time (a loop, two links to one
+    folder) is read once. Both are listed in `skipped_links`. Hidden files
+    and folders are skipped.
     """
     walk, seen = Walk(), set()
-    home, root = os.path.realpath(path), os.path.realpath(within or path)
+    home = os.path.realpath(path)
+    stops = {os.path.realpath(f) for f in (within or path, *barriers)}
 
     def inside(real: str, folder: str) -> bool:
         return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
 
     def allowed(link: str) -> bool:
         real = os.path.realpath(link)
-        return inside(real, home) or not (inside(real, root) or inside(root, real))
+        return inside(real, home) or not any(inside(real, s) or inside(s, real) for s in stops)
 
     def listing_failed(exc: OSError) -> None:
         walk.unreadable.append(Path(exc.filename or path))
@@ -257,9 +263,9 @@ def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None) 
     return walk
 
 
-def files_under(path: Path, suffixes: Sequence[str], within: Path | None = None) -> list[Path]:
-    """The readable files of `walk_files`."""
-    return walk_files(path, suffixes, within).files
+def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
+    """The readable files of `walk_files` (links out of `path` followed, not back into it)."""
+    return walk_files(path, suffixes).files
 
 
 __all__ = ["AUDIO_SUFFIXES", "AudioFiles", "BadItem", "DatasetLayoutError", "FileSource",
