@@ -31,7 +31,7 @@ from .index import (
     require_dir,
     require_file,
     sorted_subdirs,
-    walk_files,
+    walk_classes,
 )
 
 VGGSOUND_CSV = "vggsound.csv"
@@ -238,12 +238,7 @@ class SpeechCommands(AudioFiles):
         classes = sorted_subdirs(base, exclude=(BACKGROUND_NOISE,))
         if not classes:
             raise DatasetLayoutError(f"expected word folders in {base} (none found)")
-        clips, linked = [], []
-        for label, word in enumerate(classes):
-            walk = walk_files(base / word, (".wav",), within=base,
-                              barriers=[base / w for w in classes if w != word])
-            clips += [(p.relative_to(base).as_posix(), label) for p in walk.files]
-            linked += [p.relative_to(base).as_posix() + "/" for p in walk.skipped_links]
+        clips, _, linked = walk_classes(base, [base / w for w in classes], (".wav",))
         test_set, val_set = set(testing), set(validation)
         splits = {"train": SplitIndex(), "test": SplitIndex()}
         self.validation_ids: list[str] = []

@@ -181,7 +181,7 @@ def _bounds(row: dict[str, str]) -> tuple[int, int]:
     if start and stop:
         try:
             return _whole(start), _whole(stop)
-        except (ValueError, InvalidOperation):
+        except ValueError:
             raise _BadRow(f"non-integer samples {start!r}, {stop!r}") from None
     if not (row.get("start_timestamp") and row.get("stop_timestamp")):
         raise _BadRow("neither samples nor timestamps")
@@ -189,8 +189,12 @@ def _bounds(row: dict[str, str]) -> tuple[int, int]:
 
 
 def _whole(text: str) -> int:
-    """'12000' or '12000.0' (a csv written by pandas) -> 12000; '12000.5' raises ValueError."""
-    value = Decimal(text.strip())
+    """'12000' or '12000.0' (a csv written by pandas) -> 12000; '12000.5' or 'x' raises
+    ValueError."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(text) from None
     if not value.is_finite() or abs(value) > 2 ** 63 or value != value.to_integral_value():
         raise ValueError(text)
     return int(value)
@@ -199,7 +203,7 @@ def _whole(text: str) -> int:
 def _class_id(row: dict[str, str]) -> int:
     try:
         cid = _whole(row.get("class_id") or "")
-    except (ValueError, InvalidOperation):
+    except ValueError:
         raise _BadRow(f"class_id {row.get('class_id')!r} is not an integer") from None
     if cid < 0:
         raise _BadRow(f"negative class_id {cid}")

@@ -18,7 +18,7 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-from .index import DatasetLayoutError, SplitIndex, sorted_subdirs, walk_files, wanted_file
+from .index import DatasetLayoutError, SplitIndex, sorted_subdirs, walk_classes, wanted_file
 
 TEST_EVERY = 5
 # Folder names (any case) that say a copy is split; in a flat layout they would become classes.
@@ -73,23 +73,6 @@ def split_folders(root: Path) -> tuple[Path, Path] | None:
     return None
 
 
-def _class_files(root: Path, folder: Path, classes: Sequence[str], suffixes: Sequence[str],
-                 barriers: Sequence[Path] = ()
-                 ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
-    """([(root-relative id, label)], unreadable ids, skipped folders) of the class folders
-    below `folder`; a link elsewhere into the root (another class, the other split) or above
-    it is not followed."""
-    found, unreadable, skipped = [], [], []
-    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
-    for label, cls in enumerate(classes):
-        walk = walk_files(folder / cls, suffixes, within=root,
-                          barriers=[b for b in barriers if b != folder / cls])
-        found += [(rel(p), label) for p in walk.files]
-        unreadable += [rel(p) for p in walk.unreadable]
-        skipped += [rel(p) + "/" for p in walk.skipped_links]
-    return found, unreadable, skipped
-
-
 def _one_level_too_high(root: Path, folder: Path, classes: Sequence[str],
                         suffixes: Sequence[str]) -> None:
     """A lone class folder whose files all sit in its own sub-folders is the real root."""
@@ -124,7 +107,8 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
                                      f"{split[0]} (expected the same classes)")
         every_class = [t / c for t in split for c in sorted_subdirs(t)]
         for name, target in zip(("train", "test"), split):
-            found, bad, links = _class_files(root, target, classes, suffixes, every_class)
+            found, bad, links = walk_classes(root, [target / c for c in classes], suffixes,
+                                             every_class)
             for item_id, label in found:
                 splits[name].add(item_id, label)
             unreadable += bad
@@ -135,8 +119,7 @@ def class_folder_index(root: Path, suffixes: Sequence[str], kind: str
                                   "folders beside the train and test folders, not used"),
                       unused)
     else:
-        found, unreadable, skipped = _class_files(root, root, classes, suffixes,
-                                                  [root / c for c in classes])
+        found, unreadable, skipped = walk_classes(root, [root / c for c in classes], suffixes)
         for item_id, label in found:
             splits["test" if is_test_item(item_id) else "train"].add(item_id, label)
     for where, names in loose.items():

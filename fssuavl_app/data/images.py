@@ -23,12 +23,11 @@ from .index import (
     ImageFiles,
     IndexedSource,
     SplitIndex,
-    Walk,
     read_text,
     require_dir,
     require_file,
     sorted_subdirs,
-    walk_files,
+    walk_classes,
     wanted_file,
 )
 
@@ -89,19 +88,13 @@ def read_words(path: Path, wnids: Sequence[str]) -> tuple[str, ...]:
 def _tiny_train(root: Path, wnids: Sequence[str]) -> tuple[SplitIndex, list[str]]:
     """train/<wnid>/images/* in wnids.txt order; notes for empty or unlisted classes."""
     train_dir = require_dir(root / "train", "the TinyImageNet train folder train/<wnid>/images/")
-    split, empty, skipped = SplitIndex(), [], []
-    folders = [train_dir / w / "images" for w in wnids] + [root / "val" / "images"]
-    for label, wnid in enumerate(wnids):
-        images = train_dir / wnid / "images"
-        walk = (walk_files(images, IMAGE_SUFFIXES, within=root,
-                           barriers=[f for f in folders if f != images])
-                if images.is_dir() else Walk())
-        files = walk.files
-        skipped += [p.relative_to(root).as_posix() + "/" for p in walk.skipped_links]
-        if not files:
-            empty.append(f"train/{wnid}/images/")
-        for path in files:
-            split.add(path.relative_to(root).as_posix(), label)
+    split = SplitIndex()
+    found, _, skipped = walk_classes(root, [train_dir / w / "images" for w in wnids],
+                                     IMAGE_SUFFIXES, [root / "val" / "images"])
+    for item_id, label in found:
+        split.add(item_id, label)
+    used = set(split.labels)
+    empty = [f"train/{w}/images/" for label, w in enumerate(wnids) if label not in used]
     known = set(wnids)
     unlisted = [f"train/{d}/" for d in sorted_subdirs(train_dir) if d not in known]
     notes = [f"train/: {len(empty)} class(es) of wnids.txt have no images (first: {empty[0]})"

@@ -263,6 +263,27 @@ def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None,
     return walk
 
 
+def walk_classes(within: Path, folders: Sequence[Path], suffixes: Sequence[str],
+                 barriers: Sequence[Path] = ()
+                 ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
+    """([(id, label)], unreadable ids, skipped folders) of class folders, the label of a file
+    being its folder's position in `folders` and ids posix paths relative to `within`.
+
+    Each folder is walked by `walk_files` with the others and `barriers` (the
+    other split's class folders) as barriers, so no link reads one class's
+    files under another's label; a folder that does not exist gives nothing.
+    """
+    found, unreadable, skipped = [], [], []
+    rel = lambda p: p.relative_to(within).as_posix()  # noqa: E731
+    for label, folder in enumerate(folders):
+        if folder.is_dir():
+            walk = walk_files(folder, suffixes, within, [*folders, *barriers])
+            found += [(rel(p), label) for p in walk.files]
+            unreadable += [rel(p) for p in walk.unreadable]
+            skipped += [rel(p) + "/" for p in walk.skipped_links]
+    return found, unreadable, skipped
+
+
 def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
     """The readable files of `walk_files` (links out of `path` followed, not back into it)."""
     return walk_files(path, suffixes).files
@@ -271,4 +292,4 @@ def files_under(path: Path, suffixes: Sequence[str]) -> list[Path]:
 __all__ = ["AUDIO_SUFFIXES", "AudioFiles", "BadItem", "DatasetLayoutError", "FileSource",
            "IMAGE_SUFFIXES", "ImageFiles", "IndexedSource", "SplitIndex", "VARIABLE_IMAGE_SIDE", "file_fingerprint",
            "files_under", "is_hidden", "read_text", "require_dir", "require_file", "sorted_subdirs",
-           "walk_files", "wanted_file", "Walk"]
+           "walk_classes", "walk_files", "wanted_file", "Walk"]
