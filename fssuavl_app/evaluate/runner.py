@@ -164,6 +164,8 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
         logger.warning("%s: the kNN bank holds %d training items, fewer than --knn-k %d: every "
                        "item votes (k=%d, recorded as knn-k)", task.name, bank_k,
                        settings.knn_k, bank_k)
+    roots = {m: str(src.root) if getattr(src, "root", None) else "built-in"
+             for m, src in task.sources.items()}
     results = []
     for protocol in settings.protocols:
         for mode in modes:
@@ -192,8 +194,7 @@ def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
                                                    f"{MODE_NAMES[mode]}", settings.probe))
             results.append({
                 "task": task.name, "paired": task.paired, "protocol": protocol,
-                "roots": {m: str(src.root) if getattr(src, "root", None) else "built-in"
-                          for m, src in task.sources.items()},
+                "roots": roots,
                 "mode": MODE_NAMES[mode],
                 "method": enc.label, "arch": enc.arch, "round": enc.round,
                 "checkpoint": enc.checkpoints if len(set(enc.checkpoints.values())) > 1

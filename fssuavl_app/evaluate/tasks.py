@@ -169,7 +169,7 @@ def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
                         f"{example}" + (" (roots that hold commas: the split must leave two "
                                         "existing folders)" if count == 2 else ""))
     for root in roots:
-        if not Path(root).expanduser().is_dir():
+        if not _is_dir(root):
             raise TaskError(f"task {name!r}: root {root} is not a folder")
 
 
