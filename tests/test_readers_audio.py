@@ -526,3 +526,17 @@ def test_speech_commands_a_link_into_another_word_is_not_followed(tmp_path):
         assert reader.item_ids(split) == clean.item_ids(split)
     assert any(f"1 linked folder leads into another word or is reached twice; not read there "
                f"(first: {words[0]}/more/)" in n for n in reader.index_notes)
+
+
+def test_speech_commands_a_word_folder_linked_onto_another_is_not_read(tmp_path):
+    """`yes -> no` read every 'no' clip as 'yes' as well."""
+    fx = L.write_speech_commands(tmp_path)
+    clean = SpeechCommands(fx.root)
+    words = list(clean.classes)
+    (fx.root / "zzz").symlink_to(words[1])
+    reader = SpeechCommands(fx.root)
+    assert reader.classes == (*clean.classes, "zzz")
+    for split in SPLITS:
+        assert reader.item_ids(split) == clean.item_ids(split)
+    assert any("1 linked folder leads into another word or is reached twice; not read there "
+               "(first: zzz/)" in n for n in reader.index_notes), reader.index_notes

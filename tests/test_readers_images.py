@@ -521,6 +521,47 @@ def test_class_folders_linked_to_another_disk_keep_their_labels(tmp_path, no_dec
                for n in reader.index_notes), reader.index_notes
 
 
+def test_a_class_folder_linked_onto_another_class_or_split_is_not_read(tmp_path, no_decoding):
+    """`root/cat -> dog` read dog's images under both labels; `test/cat -> ../train/cat` put
+    every training cat into the test split too; `root/all -> .` read the whole set as one
+    class."""
+    flat = tmp_path / "flat"
+    for label, cls in enumerate(("bird", "dog")):
+        _images(flat / cls, n=10, label=label)
+    (flat / "cat").symlink_to("dog")
+    (flat / "all").symlink_to(".")
+    reader = ImageFolder(flat)
+    ids = reader.item_ids("train") + reader.item_ids("test")
+    assert sorted({i.split("/")[0] for i in ids}) == ["bird", "dog"] and len(ids) == 20
+    assert any("2 folders are reached a second time through a link, or links lead into "
+               "another class or above the root; not read there (first: all/)" in n
+               for n in reader.index_notes), reader.index_notes
+    split = tmp_path / "split"
+    for part in ("train", "test"):
+        for label, cls in enumerate(("cat", "dog")):
+            _images(split / part / cls, label=label)
+    shutil.rmtree(split / "test" / "cat")
+    (split / "test" / "cat").symlink_to(split / "train" / "cat")
+    reader = ImageFolder(split)
+    assert reader.item_ids("test") == ["test/dog/i0.png", "test/dog/i1.png"]
+    assert reader.item_ids("train")[:2] == ["train/cat/i0.png", "train/cat/i1.png"]
+    assert any("(first: test/cat/)" in n for n in reader.index_notes), reader.index_notes
+
+
+def test_a_tiny_imagenet_class_linked_onto_another_is_not_read(tmp_path, no_decoding):
+    """train/n1 -> n2 labelled n2's images as n1 as well."""
+    root = L.write_tiny_imagenet(tmp_path)
+    wnids = (root / "wnids.txt").read_text().split()
+    shutil.rmtree(root / "train" / wnids[0])
+    (root / "train" / wnids[0]).symlink_to(wnids[1])
+    reader = TinyImageNet(root)
+    labels = set(reader.labels("train").tolist())
+    assert 0 not in labels and 1 in labels
+    assert any("linked folder(s) lead elsewhere into the dataset or are reached twice, not "
+               f"read there (first: train/{wnids[0]}/images/)" in n
+               for n in reader.index_notes), reader.index_notes
+
+
 def test_tiny_imagenet_links_into_another_class_and_a_bom(tmp_path, no_decoding):
     """train/n1/images/x -> train/n2/images labelled n2's images as n1; a BOM in wnids.txt
     made its first class '\\ufeffn...' and dropped its images, exit code 0."""

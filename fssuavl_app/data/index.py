@@ -213,6 +213,11 @@ def wanted_file(name: str, suffixes: Sequence[str]) -> bool:
     return not is_hidden(name) and Path(name).suffix.lower() in suffixes
 
 
+def _inside(real: str, folder: str) -> bool:
+    """Whether the real path `real` is `folder` or below it."""
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None,
                barriers: Sequence[Path] = ()) -> Walk:
     """The wanted files below `path`, recursively, following symlinked folders.
@@ -229,12 +234,9 @@ def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None,
     home = os.path.realpath(path)
     stops = {os.path.realpath(f) for f in (within or path, *barriers)}
 
-    def inside(real: str, folder: str) -> bool:
-        return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
-
     def allowed(link: str) -> bool:
         real = os.path.realpath(link)
-        return inside(real, home) or not any(inside(real, s) or inside(s, real) for s in stops)
+        return _inside(real, home) or not any(_inside(real, s) or _inside(s, real) for s in stops)
 
     def listing_failed(exc: OSError) -> None:
         walk.unreadable.append(Path(exc.filename or path))
@@ -263,6 +265,25 @@ def walk_files(path: Path, suffixes: Sequence[str], within: Path | None = None,
     return walk
 
 
+def _linked_onto_another(folder: Path, within: Path, others: Sequence[Path]) -> bool:
+    """Whether class folder `folder` is reached through a link and its real folder is, holds,
+    or lies inside another of `others`, or holds the dataset root `within`.
+
+    `root/cat -> dog` would otherwise read dog's files under both labels (and
+    `test/cat -> ../train/cat` train's files as test items). A folder that is
+    not itself a link keeps its files; class folders linked to another disk
+    are fine as long as they do not overlap.
+    """
+    real = os.path.realpath(folder)
+    if real == os.path.join(os.path.realpath(within), os.path.relpath(folder, within)):
+        return False
+    home = os.path.abspath(folder)
+    if _inside(os.path.realpath(within), real):
+        return True
+    return any(_inside(real, o) or _inside(o, real)
+               for o in {os.path.realpath(f) for f in others if os.path.abspath(f) != home})
+
+
 def walk_classes(within: Path, folders: Sequence[Path], suffixes: Sequence[str],
                  barriers: Sequence[Path] = ()
                  ) -> tuple[list[tuple[str, int]], list[str], list[str]]:
@@ -276,7 +297,9 @@ def walk_classes(within: Path, folders: Sequence[Path], suffixes: Sequence[str],
     found, unreadable, skipped = [], [], []
     rel = lambda p: p.relative_to(within).as_posix()  # noqa: E731
     for label, folder in enumerate(folders):
-        if folder.is_dir():
+        if _linked_onto_another(folder, within, [*folders, *barriers]):
+            skipped.append(rel(folder) + "/")
+        elif folder.is_dir():
             walk = walk_files(folder, suffixes, within, [*folders, *barriers])
             found += [(rel(p), label) for p in walk.files]
             unreadable += [rel(p) for p in walk.unreadable]
