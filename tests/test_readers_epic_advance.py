@@ -379,6 +379,26 @@ def test_epic_recordings_that_are_not_audio_skip_their_segments_with_the_reason(
     assert not kept & set(videos[:2])
 
 
+def test_epic_recordings_kept_in_groups_are_a_layout_error_that_says_so(tmp_path):
+    """An HDF5 with recordings under P01/P01_01 said only "no dataset 'P01_01'" for every
+    row, then that the train split was empty."""
+    import h5py
+
+    root = write_epic_sounds(tmp_path)
+    with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
+        for video in sorted(k for k in f.keys()):
+            f.move(video, f"{video.split('_')[0]}/{video}")
+        first = sorted(f"{g}/{v}" for g in f for v in f[g])[0]
+    with pytest.raises(DatasetLayoutError, match=rf"datasets sit in groups \(first: "
+                       rf"'{first}'\); move them to the top level"):
+        EpicSounds(root)
+    with h5py.File(root / "EPIC_audio.hdf5", "w"):
+        pass
+    with pytest.raises(DatasetLayoutError, match="one top-level dataset per recording.*it "
+                       "holds no dataset"):
+        EpicSounds(root)
+
+
 def test_epic_a_class_id_with_two_names_is_noted(tmp_path):
     """One class_id named 'click' and later 'tap' kept the first name without a word."""
     import csv

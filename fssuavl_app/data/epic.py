@@ -157,9 +157,24 @@ def read_recordings(path: Path) -> dict[str, _Recording]:
                     out[key] = _Recording(length, _rate_of(obj.attrs, file_rate,
                                                            f"{path}, dataset {key!r}"),
                                           _not_audio(obj.dtype, obj.shape))
+            if not out:
+                _no_top_level_recordings(f, path)
             return out
     except OSError as exc:
         raise DatasetLayoutError(f"{path}: not a readable HDF5 file ({exc})") from exc
+
+
+def _no_top_level_recordings(f, path: Path) -> None:
+    """Raise the layout error for an HDF5 without top-level datasets, naming a nested one."""
+    import h5py
+
+    nested = []
+    f.visititems(lambda name, obj: nested.append(name)
+                 if isinstance(obj, h5py.Dataset) and not nested else None)
+    where = (f"its datasets sit in groups (first: {nested[0]!r}); move them to the top level, "
+             "named by video_id") if nested else "it holds no dataset"
+    raise DatasetLayoutError(f"{path}: expected one top-level dataset per recording, named by "
+                             f"its video_id (e.g. 'P01_01'), as EPIC-SOUNDS ships it; {where}")
 
 
 def timestamp_samples(stamp: str, rate: int = CSV_RATE) -> int:
