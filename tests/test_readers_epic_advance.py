@@ -418,3 +418,18 @@ def test_epic_a_class_id_with_two_names_is_noted(tmp_path):
     line = rows.index(same[1]) + 2
     assert any("class_id named otherwise before" in n and f"line {line}," in n and
                "'another name' here" in n for n in reader.index_notes), reader.index_notes
+
+
+def test_a_paired_sets_shared_notes_are_one_line_naming_both_readers(tmp_path):
+    """The image and sound readers of one ADVANCE copy carry the pair index's notes, so
+    fssuavl-evaluate and the ServerApp logged each of them twice."""
+    from fssuavl_app.runs.sources import index_note_lines
+
+    root = write_advance(tmp_path)
+    sources = {"image": AdvanceImages(root), "audio": AdvanceSounds(root)}
+    lines = list(index_note_lines(sources))
+    assert lines and len(lines) == len(set(lines)) == len(sources["image"].index_notes)
+    assert all(line.startswith("advance-images, advance-sounds: ") for line in lines), lines
+    other = write_advance(tmp_path, name="copy2")
+    lines = list(index_note_lines({"image": AdvanceImages(root), "audio": AdvanceSounds(other)}))
+    assert len(lines) == 2 * len(sources["image"].index_notes)

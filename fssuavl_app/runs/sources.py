@@ -49,7 +49,12 @@ def partition_for(cfg: RunConfig, sources: Mapping[str, Source], num_clients: in
 
 
 def index_note_lines(sources: Mapping[str, Source]) -> Iterator[str]:
-    """'<dataset>: <note>' for what each reader left out or found odd while indexing."""
+    """'<dataset>: <note>' for what each reader left out or found odd while indexing; a note
+    that two readers of one root share (the image and sound sides of a paired set, indexed
+    together) is one line, 'advance-images, advance-sounds: <note>'."""
+    names: dict[tuple[str, str], list[str]] = {}
     for src in sources.values():
         for note in src.index_notes:
-            yield f"{src.name}: {note}"
+            names.setdefault((str(getattr(src, "root", src.name)), note), []).append(src.name)
+    for (_, note), readers in names.items():
+        yield f"{', '.join(dict.fromkeys(readers))}: {note}"
