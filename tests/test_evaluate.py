@@ -16,7 +16,8 @@ from fssuavl_app.core.inputs import InputPipeline
 from fssuavl_app.core.modalities.audio import Waves
 from fssuavl_app.core.models import build_model
 from fssuavl_app.evaluate.features import with_bn_stats_from
-from fssuavl_app.evaluate.runner import Encoders, SplitInputs, feature_models, knn_fused
+from fssuavl_app.evaluate.runner import (Encoders, SplitInputs, feature_models, knn_fused,
+                                         load_split)
 from fssuavl_app.evaluate.tasks import TaskError, open_tasks, pair_by_label
 from fssuavl_app.runs.checkpoint import save_checkpoint
 from fssuavl_app.runs.config import RunConfig
@@ -278,6 +279,26 @@ def test_bn_stats_from_inputs_are_their_mean_and_unbiased_variance(tmp_path):
     assert with_bn_stats_from(vit, pipeline, "image", images) is vit  # no BatchNorm: as is
 
 
+def test_bn_stats_of_a_paired_by_label_task_count_each_image_once(data):
+    """mnist+fsdd repeats an image for every clip it is paired with: BatchNorm statistics
+    re-estimated on the task's rows weighted those images by how often they were paired."""
+    task = open_tasks(f"mnist+fsdd={data['mnist']},{data['fsdd']}", TINY)[0]
+    cfg = RunConfig.from_run_config(TINY)
+    pipeline = InputPipeline(cfg.input_spec(), torch.device("cpu"))
+    train = load_split(task, "train", pipeline)
+    rows = train.compact["image"].flatten(1)
+    distinct = train.distinct_compact("image").flatten(1)
+    assert len(torch.unique(rows, dim=0)) == len(distinct) < len(rows)
+    assert len(torch.unique(distinct, dim=0)) == len(distinct)
+    assert torch.equal(train.distinct_compact("audio"), train.compact["audio"])  # no repeats
+    torch.manual_seed(0)
+    model = build_model(cfg.model_args()).eval()
+    enc = Encoders({"image": model, "audio": model}, "m", 1, {}, "resnet18")
+    got = feature_models(enc, {"train": train}, pipeline, ["image"], "task", seed=3)["image"]
+    want = with_bn_stats_from(model, pipeline, "image", train.distinct_compact("image"), seed=3)
+    assert torch.equal(got.encoder.bn1.running_mean, want.encoder.bn1.running_mean)
+
+
 def test_bn_stats_of_class_sorted_inputs_keep_the_spread_between_classes():
     """Datasets list items by class: batches taken in that order would each hold one class,
     and the mean of their variances would miss the spread between the classes."""
@@ -323,8 +344,10 @@ def test_task_bn_stats_change_knn_features_only_and_are_recorded(tmp_path, data,
         extracted.append(model), real_features(model, *a, **kw))[1])
     assert main([str(run), "--out", str(tmp_path / "task"), "--bn-stats", "task", *task]) == 0
     ckpt, own = _results(tmp_path / "ckpt"), _results(tmp_path / "task")
-    rows = own[0]["train-size"]  # re-estimated on the training rows of each modality
-    assert [m for m in made if isinstance(m, tuple)] == [("audio", rows), ("image", rows)]
+    rows = own[0]["train-size"]  # re-estimated on the training items of each modality:
+    estimated = dict(m for m in made if isinstance(m, tuple))  # every clip, each image once
+    assert list(estimated) == ["audio", "image"] and estimated["audio"] == rows
+    assert 1 < estimated["image"] < rows
     copies = [m for m in made if not isinstance(m, tuple)]
     assert len(extracted) == 4 and all(any(e is c for c in copies) for e in extracted)
     pick = lambda rs, proto, mode: next(r for r in rs if r["protocol"] == proto

@@ -84,8 +84,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="BatchNorm statistics of the kNN and linear features: checkpoint = "
                         "the global model's as trained (default; an average over image and "
                         "audio batches), task = re-estimated on each task's training inputs, per "
-                        "modality (ours; no labels, test inputs unseen). Fine-tuning and t-SNE "
-                        "always use the checkpoint's. ViT has no BatchNorm: no effect")
+                        "modality, each item once (ours; no labels, test inputs unseen). "
+                        "Fine-tuning and t-SNE always use the checkpoint's. ViT has no BatchNorm: no effect")
     p.add_argument("--max-clip-seconds", type=above(2.0), default=10.0,
                    help="audio longer than this keeps its centre this long when loaded (10)")
     p.add_argument("--tsne", action="store_true",

@@ -76,6 +76,13 @@ class SplitInputs:
     compact: dict[str, torch.Tensor]  # modality -> (N, ...) compact eval inputs, rows aligned
     labels: torch.Tensor  # (N,) int64
     finetune: dict[str, Any] | None = None  # modality -> what fine-tuning draws views from
+    # modality -> rows of `compact` that hold each distinct item once (a paired-by-label
+    # task repeats an image for every clip it is paired with); absent = every row
+    distinct: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def distinct_compact(self, m: str) -> torch.Tensor:
+        """(M, ...) compact inputs of modality `m`, each distinct item once."""
+        return self.compact[m][self.distinct[m]] if m in self.distinct else self.compact[m]
 
 
 def modes_for(task: Task, settings: EvalSettings) -> list[str]:
@@ -110,7 +117,9 @@ def load_split(task: Task, split: str, pipeline: InputPipeline,
     rows_kept = {m: torch.from_numpy(r[keep]) for m, (_, r) in compact.items()}
     out = {m: t[rows_kept[m]] for m, (t, _) in compact.items()}
     views = {m: forms[m][rows_kept[m]] for m in compact} if finetune_forms else None
-    return SplitInputs(out, torch.from_numpy(task.labels[split][keep]).long(), views)
+    distinct = {m: torch.from_numpy(np.sort(np.unique(r.numpy(), return_index=True)[1]))
+                for m, r in rows_kept.items()}
+    return SplitInputs(out, torch.from_numpy(task.labels[split][keep]).long(), views, distinct)
 
 
 def features_of(model: SSLModel, pipeline: InputPipeline, modality: str, compact: torch.Tensor,
@@ -136,11 +145,12 @@ def feature_models(enc: Encoders, data: dict[str, SplitInputs], pipeline: InputP
                    needed: list[str], bn_stats: str, seed: int = 0) -> dict[str, SSLModel]:
     """The model each modality's kNN / linear features come from: the checkpoint's, or with
     `bn_stats="task"` a copy whose BatchNorm statistics are re-estimated on the task's
-    training inputs of that modality (no labels; test inputs never seen)."""
+    training inputs of that modality, each distinct item once (no labels; test inputs never
+    seen)."""
     if bn_stats == "checkpoint":
         return {m: enc.models[m] for m in needed}
-    return {m: with_bn_stats_from(enc.models[m], pipeline, m, data["train"].compact[m],
-                                  seed=seed) for m in needed}
+    return {m: with_bn_stats_from(enc.models[m], pipeline, m,
+                                  data["train"].distinct_compact(m), seed=seed) for m in needed}
 
 
 def evaluate_task(enc: Encoders, task: Task, data: dict[str, SplitInputs],
