@@ -30,6 +30,8 @@ def test_check_real_fashion_mnist_as_json(capsys):
     assert set(train["per-class"].values()) == {6000} and set(test["per-class"].values()) == {1000}
     assert train["image-sizes"] == {"28x28": 60000} and report["readable"]
     assert report["classes"][0] == "T-shirt/top"
+    assert report["release"] == {"matches": True, "summary": "Fashion-MNIST: train 60,000 / "
+                                 "test 10,000 in 10 classes"}
 
 
 def test_check_reports_bad_files_and_strict_fails(tmp_path, capsys):
@@ -39,6 +41,8 @@ def test_check_reports_bad_files_and_strict_fails(tmp_path, capsys):
     bad_id = ADVANCE_CORRUPT_IDS["audio"][0]
     assert "bad files: 1" in page and f"[train] {bad_id}" in page
     assert "native rates: 22050 Hz" in page and "readable: yes" in page
+    assert "official release: ADVANCE, 5,075 pairs: 5,075 items in 13 classes; DIFFERS: this " \
+           "copy holds" in page  # a fixture of a few pairs
     capsys.readouterr()
     assert main(["check", "advance-sounds", str(root), "--strict"]) == 1
     assert "--strict: FAILED (bad files above)" in capsys.readouterr().out  # said only 'yes'

@@ -2,8 +2,9 @@
 
 `fssuavl-data check DATASET ROOT` indexes the dataset, decodes every item
 (or `--limit` per split) exactly as training does, and prints counts per
-split and class, audio durations and native sample rates, image sizes, and
-every bad file with its reason. Exit code 0 when the dataset is readable,
+split and class, audio durations and native sample rates, image sizes,
+every bad file with its reason, and, for a dataset whose official release has
+a fixed size, whether this copy holds the same counts. Exit code 0 when the dataset is readable,
 1 when some split has no usable item (or, with --strict, any bad item),
 2 when the root or its layout is wrong.
 """
@@ -22,7 +23,8 @@ import numpy as np
 from ..core.modalities import modality
 from .args import at_least
 from ..core.progress import Progress
-from ..data import SPLITS, BadItem, DatasetLayoutError, dataset_infos, open_dataset
+from ..data import (RELEASES, SPLITS, BadItem, DatasetLayoutError, dataset_infos, open_dataset,
+                    published_note, release_summary)
 
 
 def _inspect(source, split: str, index: int) -> dict:
@@ -64,6 +66,10 @@ def check_dataset(name: str, root: str, limit: int = 0, workers: int = 4) -> dic
     report = {"dataset": name, "root": str(Path(root).resolve()), "modality": source.modality,
               "classes": list(source.classes), "index-notes": list(source.index_notes),
               "splits": {s: check_split(source, s, limit, workers) for s in SPLITS}}
+    if (release := RELEASES.get(name)) is not None:
+        differs = published_note(source)
+        report["release"] = {"summary": release_summary(release), "matches": differs is None,
+                             **({"difference": differs} if differs else {})}
     report["readable"] = all(r["decoded"] > 0 for r in report["splits"].values())
     return report
 
@@ -87,6 +93,9 @@ def format_report(r: dict) -> str:
         lines += described
     for note in r["index-notes"]:
         lines.append(f"  index note: {note}")
+    if release := r.get("release"):
+        lines.append(f"  official release: {release['summary']}; " + (
+            "this copy matches" if release["matches"] else f"DIFFERS: {release['difference']}"))
     bad = [(split, b) for split, s in r["splits"].items() for b in s["bad"]]
     lines.append(f"  bad files: {len(bad) or 'none'}")
     lines.extend(f"    [{split}] {b['id']}: {b['reason']}" for split, b in bad)

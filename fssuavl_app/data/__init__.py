@@ -33,10 +33,12 @@ from .registry import (
                         esc50_folds,
                         open_dataset,
 )
+from .published import RELEASES, Release, published_note, release_summary
 from .subsets import seeded_subset
 
 __all__ = ["BOTH", "BadItem", "Builtin", "CachedSource", "ClientShard", "DatasetInfo",
-           "DatasetLayoutError", "Loaded", "PartitionError", "ROLES", "SAMPLE_RATE", "SPLITS",
+           "DatasetLayoutError", "Loaded", "PartitionError", "RELEASES", "ROLES", "Release", "SAMPLE_RATE", "SPLITS",
            "Source", "VARIABLE_IMAGE_SIDE", "advance_pair", "build_partition", "dataset_info",
            "dataset_infos", "dataset_names", "dirichlet_shards", "esc50_folds", "load_items",
-           "load_shard", "open_dataset", "seeded_subset", "summarize"]
+           "load_shard", "open_dataset", "published_note", "release_summary", "seeded_subset",
+           "summarize"]

@@ -15,6 +15,7 @@ from ..data import (
     build_partition,
     dataset_info,
     open_dataset,
+    published_note,
 )
 from .config import RunConfig
 
@@ -49,12 +50,14 @@ def partition_for(cfg: RunConfig, sources: Mapping[str, Source], num_clients: in
 
 
 def index_note_lines(sources: Mapping[str, Source]) -> Iterator[str]:
-    """'<dataset>: <note>' for what each reader left out or found odd while indexing; a note
-    that two readers of one root share (the image and sound sides of a paired set, indexed
-    together) is one line, 'advance-images, advance-sounds: <note>'."""
+    """'<dataset>: <note>' for what each reader left out or found odd while indexing, and
+    for a copy whose counts differ from its official release; a note that two readers of
+    one root share (the image and sound sides of a paired set, indexed together) is one
+    line, 'advance-images, advance-sounds: <note>'."""
     names: dict[tuple[str, str], list[str]] = {}
     for src in sources.values():
-        for note in src.index_notes:
+        differs = published_note(src)
+        for note in [*src.index_notes, *([differs] if differs else [])]:
             names.setdefault((str(getattr(src, "root", src.name)), note), []).append(src.name)
     for (_, note), readers in names.items():
         yield f"{', '.join(dict.fromkeys(readers))}: {note}"
