@@ -38,8 +38,6 @@ from pathlib import Path
 import numpy as np
 
 from .index import (
-    AUDIO_SUFFIXES,
-    IMAGE_SUFFIXES,
     VARIABLE_IMAGE_SIDE,
     AudioFiles,
     DatasetLayoutError,
@@ -47,8 +45,8 @@ from .index import (
     ImageFiles,
     SplitIndex,
     require_dir,
-    sorted_subdirs,
 )
+from .walk import AUDIO_SUFFIXES, IMAGE_SUFFIXES, sorted_subdirs
 
 VISION_DIRS = ("vision", "Dataset_v3_vision")
 SOUND_DIRS = ("sound", "Dataset_v3_sound")

@@ -21,18 +21,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .folders import class_folder_index, note, visible_files
-from .index import (
-    AUDIO_SUFFIXES,
-    AudioFiles,
-    DatasetLayoutError,
-    SplitIndex,
-    files_under,
-    read_text,
-    require_dir,
-    require_file,
-    sorted_subdirs,
-    walk_classes,
-)
+from .index import AudioFiles, DatasetLayoutError, SplitIndex, read_text, require_dir, require_file
+from .walk import AUDIO_SUFFIXES, files_under, sorted_subdirs, walk_classes
 
 VGGSOUND_CSV = "vggsound.csv"
 VGGSOUND_SPLITS = ("train", "test")

@@ -18,7 +18,8 @@ import unicodedata
 from pathlib import Path
 from typing import Sequence
 
-from .index import DatasetLayoutError, SplitIndex, sorted_subdirs, walk_classes, wanted_file
+from .index import DatasetLayoutError, SplitIndex
+from .walk import sorted_subdirs, walk_classes, wanted_file
 
 TEST_EVERY = 5
 # Folder names (any case) that say a copy is split; in a flat layout they would become classes.

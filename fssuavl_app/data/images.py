@@ -17,7 +17,6 @@ import numpy as np
 
 from .folders import class_folder_index
 from .index import (
-    IMAGE_SUFFIXES,
     VARIABLE_IMAGE_SIDE,
     DatasetLayoutError,
     ImageFiles,
@@ -26,10 +25,8 @@ from .index import (
     read_text,
     require_dir,
     require_file,
-    sorted_subdirs,
-    walk_classes,
-    wanted_file,
 )
+from .walk import IMAGE_SUFFIXES, sorted_subdirs, walk_classes, wanted_file
 
 TINY_FOLDER = "tiny-imagenet-200"
 TINY_SIDE = 64

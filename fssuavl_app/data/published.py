@@ -52,7 +52,8 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 def release_summary(release: Release) -> str:
     """'<release>: train 50,000 / test 10,000 in 10 classes'."""
-    held = _counts(dict(release.splits)) if release.splits is not None else f"{release.total:,} items"
+    held = (f"{release.total:,} items" if release.splits is None
+            else _counts(dict(release.splits)))
     return f"{release.name}: {held} in {release.classes} classes"
 
 
