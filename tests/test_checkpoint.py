@@ -1,5 +1,6 @@
 import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ from fssuavl_app.runs.rundir import (
     MetricsLog,
     RunDirError,
     read_metrics,
+    make_run_dir,
     resolve_run_dir,
 )
 
@@ -77,8 +79,42 @@ def test_run_dir_refuses_to_overwrite_and_resumes(tmp_path):
         resolve_run_dir(cfg)
     again, last = resolve_run_dir(RunConfig(resume=str(run_dir)))
     assert again == run_dir and last.round == 0
-    with pytest.raises(RunDirError, match="no checkpoint"):
+    with pytest.raises(RunDirError, match="does not exist"):
         resolve_run_dir(RunConfig(resume=str(tmp_path / "nothing")))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunDirError, match="no checkpoint"):
+        resolve_run_dir(RunConfig(resume=str(tmp_path / "empty")))
+
+
+def test_resume_given_a_file_names_the_run_directory_instead(tmp_path):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    _save(run_dir, 0, build_model(ModelArgs(input_size=32)))
+    for name in ("round-0000.json", "round-0000.safetensors"):
+        with pytest.raises(RunDirError, match=f'is a file.*resume="{run_dir}"'):
+            resolve_run_dir(RunConfig(resume=str(run_dir / name)))
+
+
+def test_a_new_run_refuses_a_folder_with_an_earlier_runs_metrics(tmp_path):
+    """Its rounds would be appended to the earlier run's metrics.jsonl."""
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "metrics.jsonl").write_text('{"round": 0}\n')
+    with pytest.raises(RunDirError, match="metrics.jsonl of an earlier run"):
+        resolve_run_dir(RunConfig(output_dir=str(tmp_path), run_name="r"))
+
+
+def test_a_run_directory_that_cannot_be_made_is_refused_at_start(tmp_path):
+    (tmp_path / "f").write_text("")
+    with pytest.raises(RunDirError, match="is a file"):
+        resolve_run_dir(RunConfig(output_dir=str(tmp_path), run_name="f"))
+    with pytest.raises(RunDirError, match=r"cannot create .*: .*f is a file"):
+        resolve_run_dir(RunConfig(output_dir=str(tmp_path / "f" / "deeper"), run_name="r"))
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_make_run_dir_reports_a_failed_mkdir_as_a_user_error():
+    with pytest.raises(RunDirError, match="cannot create the run directory /proc/"):
+        make_run_dir(Path("/proc/fssuavl-no-such-dir/run"))
 
 
 def test_metrics_log_truncates_rounds_after_the_resumed_checkpoint(tmp_path):

@@ -28,7 +28,8 @@ from ..runs.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from ..runs.clock import RunClock
 from ..runs.config import ConfigError, RunConfig, resumed_config
 from ..runs.manifest import ManifestError, read_summary
-from ..runs.rundir import MetricsLog, RunDirError, read_metrics, resolve_run_dir
+from ..runs.rundir import (MetricsLog, RunDirError, make_run_dir, read_metrics,
+                           resolve_run_dir)
 from ..runs.sources import index_note_lines, open_run_sources, partition_for
 from .faults import checked
 from .messages import RoundSettings
@@ -220,7 +221,7 @@ def serve(grid: Grid, context: Context) -> None:
         trim_beta=cfg.trim_beta, byzantine_clients=cfg.byzantine_clients,
         holdings=holdings_of(cfg, shards, num_partitions), max_examples=cfg.max_client_examples,
         round_config=lambda r: round_settings(cfg, inputs, r).to_record())
-    run_dir.mkdir(parents=True, exist_ok=True)  # only now: a run refused at start leaves nothing
+    make_run_dir(run_dir)  # only now: a run refused at start leaves nothing
     metrics_log = MetricsLog(run_dir, resume_after=start_round if resumed else None)
     recorder = RoundRecorder(cfg, run_dir, model, monitor, strategy, metrics_log, bool(resumed))
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,59 @@ def resolve_run_dir(cfg: RunConfig) -> tuple[Path, Checkpoint | None]:
     start has passed, so a run refused at start leaves no empty folder behind.
     """
     if cfg.resume:
-        run_dir = Path(cfg.resume).expanduser().resolve()
+        run_dir = _resumable_dir(cfg.resume)
         last = latest_checkpoint(run_dir)
         if last is None:
-            raise RunDirError(f"resume={cfg.resume!r}: no checkpoint in {run_dir}")
+            raise RunDirError(f"resume={cfg.resume!r}: no checkpoint (round-NNNN.json) in "
+                              f"{run_dir}")
         return run_dir, last
     name = cfg.run_name or time.strftime("%Y%m%d-%H%M%S")
     run_dir = (Path(cfg.output_dir).expanduser() / name).resolve()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"the run directory {run_dir} is a file; choose another run-name "
+                          "or output-dir")
     if list_checkpoints(run_dir):
         raise RunDirError(f"{run_dir} already holds a run; set resume=\"{run_dir}\" to "
                           "continue it, or choose another run-name")
+    if (run_dir / "metrics.jsonl").exists():  # a new run would append to another run's rounds
+        raise RunDirError(f"{run_dir} holds the metrics.jsonl of an earlier run but no "
+                          "checkpoint; move that file away or choose another run-name")
+    _check_creatable(run_dir)
     return run_dir, None
+
+
+def _check_creatable(run_dir: Path) -> None:
+    """Refuse at start a run directory that cannot be made: its nearest existing folder
+    is a file or not writable (a run would otherwise stop only when round 0 is saved)."""
+    above = run_dir
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise RunDirError(f"cannot create the run directory {run_dir}: {above} is a file")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise RunDirError(f"cannot create the run directory {run_dir}: {above} is not "
+                          "writable; set output-dir to a folder you can write to")
+
+
+def make_run_dir(run_dir: Path) -> None:
+    """Create the run directory (and its parents), a failure as a RunDirError."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}; "
+                          "set output-dir to a folder you can write to") from exc
+
+
+def _resumable_dir(resume: str) -> Path:
+    """The run directory `resume` names; refuses a missing path or a file, naming the folder."""
+    path = Path(resume).expanduser().resolve()
+    if path.is_file():
+        raise RunDirError(f"resume={resume!r} is a file; resume takes the run directory that "
+                          f"holds the checkpoints: resume=\"{path.parent}\"")
+    if not path.exists():
+        raise RunDirError(f"resume={resume!r}: {path} does not exist; resume takes a run "
+                          "directory, <output-dir>/<run-name>, e.g. runs/20261128-120000")
+    return path
 
 
 class MetricsLog:
