@@ -148,6 +148,17 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
     weights.write_bytes(weights.read_bytes()[:100])
     assert main([str(run), "--rounds", "all", "--task", "synthetic-shapes", "--out", str(out)]) == 2
     assert "truncated or replaced" in capsys.readouterr().err
+
+
+def test_an_out_folder_that_cannot_be_made_is_a_clear_error(tmp_path, capsys):
+    run = write_run(tmp_path / "r", (0,))
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    for out, says in ((blocked, "a file of that name is in the way"),
+                      (blocked / "below", "cannot create the folder")):  # was: a traceback
+        assert main([str(run), "--task", "synthetic-shapes", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("fssuavl-evaluate: error: --out: cannot create") and says in err
     meta = json.loads((run / "round-0000.json").read_text())
     meta["model_args"]["arch"] = "vit-huge"
     (run / "round-0000.json").write_text(json.dumps(meta))

@@ -276,3 +276,13 @@ def test_an_unreachable_superlink_keeps_the_run_in_flight_for_the_next_call(tmp_
     # about it (and waits while it runs) instead of starting the same run directory twice
     assert json.loads((tmp_path / STATE).read_text()) == {run.name: "77"}
     assert flower.submitted == 1
+
+
+def test_an_out_that_is_a_file_stops_before_any_run(tmp_path, capsys):
+    from fssuavl_app.cli.reproduce import main
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert main(["figure4a", "--seeds", "1", "--out", str(blocked)]) == 2  # was: a traceback
+    err = capsys.readouterr().err
+    assert "--out: cannot create the folder" in err and "a file of that name" in err

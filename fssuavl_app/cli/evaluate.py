@@ -38,6 +38,7 @@ from ..evaluate.runner import (
 )
 from ..evaluate.tasks import TaskError, open_tasks
 from ..runs.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+from ..runs.files import make_folder
 from ..runs.sources import index_note_lines
 
 logger = logging.getLogger("fssuavl.evaluate")
@@ -229,8 +230,7 @@ def run(args: argparse.Namespace) -> Path:
         bn_stats=args.bn_stats)
     keep_views = "finetune" in settings.protocols and settings.finetune_views == "train"
     tasks = [t.subset(args.max_samples, args.seed) for t in tasks]
-    out = output_dir(args)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(output_dir(args), lambda why: EvalError(f"--out: {why}"))
     logger.info("Evaluating %d model(s) on %d task(s) with %s on %s; output in %s", len(models),
                 len(tasks), ", ".join(settings.protocols), device, out)
     inputs_cache: dict[tuple, dict] = {}

@@ -34,7 +34,7 @@ from types import MappingProxyType
 from ..runs.checkpoint import list_checkpoints
 from ..runs.clock import duration
 from ..runs.config import ConfigError
-from ..runs.files import write_json_atomic
+from ..runs.files import make_folder, write_json_atomic
 from ..runs.presets import ARCH_TAGS, FIG4_SHARES, SCALES, TARGETS, experiments
 from ..runs.rundir import read_metrics
 from .args import at_least
@@ -398,12 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_tasks(tasks)
         checked_set(args.set, runs, args.rounds, Path(args.app).resolve())
+        if not args.dry_run:
+            make_folder(out, lambda why: ReproduceError(f"--out: {why}"))
     except ReproduceError as exc:
         print(f"fssuavl-reproduce: error: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
         return 0
-    out.mkdir(parents=True, exist_ok=True)
     flower = Flower(Path(args.app).resolve(), args.superlink, federation)
     started = time.monotonic()
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -22,6 +23,18 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def make_folder(path: Path, error: Callable[[str], Exception]) -> Path:
+    """`mkdir -p path`; a failure (a file in the way, no write access, a full disk) is raised
+    as `error(message)`, the command's own user error, instead of an OSError traceback."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file of that name is in the way" if path.is_file() else exc.strerror or exc
+        raise error(f"cannot create the folder {path}: {why}") from exc
+    return path
 
 
 def write_atomic(path: Path, data: bytes) -> None:

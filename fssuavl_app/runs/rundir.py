@@ -17,7 +17,7 @@ from typing import Any
 
 from .checkpoint import Checkpoint, latest_checkpoint, list_checkpoints
 from .config import RunConfig
-from .files import write_atomic
+from .files import make_folder, write_atomic
 
 logger = logging.getLogger("fssuavl.runs")
 
@@ -69,11 +69,8 @@ def _check_creatable(run_dir: Path) -> None:
 
 def make_run_dir(run_dir: Path) -> None:
     """Create the run directory (and its parents), a failure as a RunDirError."""
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunDirError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}; "
-                          "set output-dir to a folder you can write to") from exc
+    make_folder(run_dir, lambda why: RunDirError(f"{why}; set output-dir to a folder you "
+                                                 "can write to"))
 
 
 def _resumable_dir(resume: str) -> Path:
