@@ -65,6 +65,12 @@ def test_table_of_four_methods_with_and_without_evaluations(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main([str(runs[0]), "--out", str(tmp_path / "no-dir" / "x.md")])
     assert stop.value.code == 2 and "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # was: IsADirectoryError after the tables
+        main([str(runs[0]), "--out", str(tmp_path)])
+    assert stop.value.code == 2 and "is a folder" in capsys.readouterr().err
+    assert main([str(runs[0] / "round-0002.json")]) == 2
+    assert f"is a file; give the run directory that holds it ({runs[0]})" in \
+        capsys.readouterr().err
 
 
 def _seeded_run(path, shares, seed, before, after):

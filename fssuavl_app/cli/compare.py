@@ -54,6 +54,9 @@ def _label(registry, name: str | None) -> str | None:
 
 def describe_run(run_dir: Path) -> dict:
     found = list_checkpoints(run_dir)
+    if run_dir.is_file():
+        raise CheckpointError(f"{run_dir} is a file; give the run directory that holds it "
+                              f"({run_dir.parent})")
     if not found:
         raise CheckpointError(f"{run_dir}: no checkpoint; is it a run directory?")
     meta = load_metadata(found[-1][1])  # metadata only: no weights are read
@@ -172,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--eval got {len(args.eval)} files for {len(args.runs)} runs")
     if args.out and not Path(args.out).resolve().parent.is_dir():
         p.error(f"--out {args.out}: the folder {Path(args.out).resolve().parent} does not exist")
+    if args.out and Path(args.out).is_dir():  # was: an IsADirectoryError after the tables
+        p.error(f"--out {args.out} is a folder; give the Markdown file to write, "
+                f"e.g. {Path(args.out) / 'compare.md'}")
     try:
         rows = [describe_run(Path(r)) for r in args.runs]
         results = []
@@ -197,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(parts)
     print(text)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        try:
+            Path(args.out).write_text(text + "\n")
+        except OSError as exc:
+            print(f"fssuavl-compare: error: --out {args.out}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
     return 0
 
 
