@@ -133,6 +133,8 @@ def test_bad_inputs_stop_before_any_work(tmp_path, data, capsys):
         "no checkpoint for round(s) [7]": [str(run), "--rounds", "7"],
         "'synthetic-shapes' is built in and takes no root":  # was: the root ignored
             [str(run), "--task", f"synthetic-shapes={tmp_path}"],
+        "'synthetic-shapes' given more than once":  # was: evaluated twice, one row shown
+            [str(run), "--task", "synthetic-shapes", "--task", "synthetic-shapes"],
     }
     for message, argv in cases.items():
         argv = argv if "--task" in argv else [*argv, "--task", "synthetic-shapes"]

@@ -195,6 +195,11 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
                                 max(128, args.input_size or 0))
         except (TaskError, DatasetLayoutError) as exc:
             raise EvalError(f"--task {spec}: {exc}") from exc
+    names = [t.name for t in tasks]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        # was: the task evaluated twice and one row of the tables overwriting the other
+        raise EvalError(f"task {', '.join(map(repr, twice))} given more than once; give each "
+                        "a name of its own with ALIAS:SPEC (e.g. --task cifar10-b:cifar10=/b)")
     for t in tasks:
         if len(t.classes) < 2:
             raise EvalError(f"task {t.name} has {len(t.classes)} class; nothing to classify")
