@@ -113,8 +113,10 @@ def test_a_wrong_task_stops_the_plan_before_any_run(tmp_path, capsys):
     (["table2", "--set", "image-root=/data/x"], "quote text values: key='text'"),
     (["table2", "--set", "lr=0.1 lr=0.2"], "not 'key=value ...' as flwr run reads it"),
     (["table2", "--set", "more.toml"], "a TOML file cannot be merged"),
+    (["table2", "--task", "synthetic-shapes", "--task", "synthetic-shapes"],
+     "'synthetic-shapes' given more than once"),  # was: refused by fssuavl-evaluate after the runs
 ], ids=["share", "own-key", "own-rounds", "unknown-key", "nan", "no-root", "unquoted", "twice",
-        "toml"])
+        "toml", "task-twice"])
 def test_bad_shares_and_set_keys_stop_even_a_dry_run(tmp_path, capsys, argv, says):
     """Before, each of these planned nothing (exit 0, an empty report) or failed every
     `flwr run` with Flower's unnamed 'invalid format' / 'Invalid run configuration'."""

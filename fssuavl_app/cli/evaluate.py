@@ -36,7 +36,7 @@ from ..evaluate.runner import (
     load_split,
     test_features,
 )
-from ..evaluate.tasks import TaskError, open_tasks
+from ..evaluate.tasks import TaskError, check_unique_names, open_tasks
 from ..runs.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
 from ..runs.files import make_folder
 from ..runs.sources import index_note_lines
@@ -195,11 +195,10 @@ def plan(args: argparse.Namespace) -> tuple[list[tuple[str, dict, dict | None]],
                                 max(128, args.input_size or 0))
         except (TaskError, DatasetLayoutError) as exc:
             raise EvalError(f"--task {spec}: {exc}") from exc
-    names = [t.name for t in tasks]
-    if twice := sorted({n for n in names if names.count(n) > 1}):
-        # was: the task evaluated twice and one row of the tables overwriting the other
-        raise EvalError(f"task {', '.join(map(repr, twice))} given more than once; give each "
-                        "a name of its own with ALIAS:SPEC (e.g. --task cifar10-b:cifar10=/b)")
+    try:
+        check_unique_names(tasks)  # was: a task scored twice, one row of the tables shown
+    except TaskError as exc:
+        raise EvalError(str(exc)) from exc
     for t in tasks:
         if len(t.classes) < 2:
             raise EvalError(f"task {t.name} has {len(t.classes)} class; nothing to classify")

@@ -287,13 +287,18 @@ def wait(flower: Flower, run_id: str, run_dir: Path, line, poll: float, misses: 
 def check_tasks(tasks: list[str]) -> None:
     """Open every evaluation task now, so a wrong spec stops us before hours of runs."""
     from ..data import DatasetLayoutError
-    from ..evaluate.tasks import TaskError, open_tasks
+    from ..evaluate.tasks import TaskError, check_unique_names, open_tasks
 
+    opened = []
     for spec in tasks:
         try:
-            open_tasks(spec, {})
+            opened += open_tasks(spec, {})
         except (TaskError, DatasetLayoutError, ValueError) as exc:
             raise ReproduceError(f"--task {spec}: {exc}") from exc
+    try:
+        check_unique_names(opened)  # fssuavl-evaluate refuses them too, but after the runs
+    except TaskError as exc:
+        raise ReproduceError(str(exc)) from exc
 
 
 def evaluate_all(runs: list[PlannedRun], out: Path, tasks: list[str], protocols: list[str],

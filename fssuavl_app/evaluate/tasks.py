@@ -173,6 +173,14 @@ def _need_roots(name: str, roots: list[str], count: int, example: str) -> None:
             raise TaskError(f"task {name!r}: root {root} is not a folder")
 
 
+def check_unique_names(tasks: list[Task]) -> None:
+    """Refuse two tasks of one name: both would be scored and one row would hide the other."""
+    names = [t.name for t in tasks]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise TaskError(f"task {', '.join(map(repr, twice))} given more than once; give each "
+                        "a name of its own with ALIAS:SPEC (e.g. --task cifar10-b:cifar10=/b)")
+
+
 def open_tasks(spec: str, run_config: dict, seed: int = 0, image_side: int = 128) -> list[Task]:
     """The task(s) one SPEC names (esc50 gives five); errors say what to pass."""
     head, sep, rest = spec.partition(":")
