@@ -379,6 +379,21 @@ def test_epic_recordings_that_are_not_audio_skip_their_segments_with_the_reason(
     assert not kept & set(videos[:2])
 
 
+def test_epic_rows_of_a_recording_kept_in_a_group_say_where_it_is(tmp_path):
+    """With other recordings at the top level, one kept under P01/P01_01 was reported as
+    "no dataset 'P01_01'", with no hint that it is in the file, in a group."""
+    import h5py
+
+    root = write_epic_sounds(tmp_path)
+    with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
+        video = sorted(f.keys())[0]
+        f.move(video, f"{video.split('_')[0]}/{video}")
+    notes = " | ".join(EpicSounds(root).index_notes)
+    assert "skipped, video_id in a group of the HDF5, not at its top level" in notes
+    assert (f"no dataset {video!r} at the top level, but '{video.split('_')[0]}/{video}' in a "
+            "group: move it to the top level") in notes
+
+
 def test_epic_recordings_kept_in_groups_are_a_layout_error_that_says_so(tmp_path):
     """An HDF5 with recordings under P01/P01_01 said only "no dataset 'P01_01'" for every
     row, then that the train split was empty."""

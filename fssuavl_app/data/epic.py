@@ -27,6 +27,7 @@ import csv
 import io
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -164,6 +165,18 @@ def read_recordings(path: Path) -> dict[str, _Recording]:
         raise DatasetLayoutError(f"{path}: not a readable HDF5 file ({exc})") from exc
 
 
+def grouped_datasets(path: Path) -> dict[str, str]:
+    """{basename: "group/basename"} of the datasets the HDF5 keeps inside groups (metadata
+    only): the rows naming them get a hint, as EPIC-SOUNDS keeps every recording at the top."""
+    import h5py
+
+    found: dict[str, str] = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: found.setdefault(name.rsplit("/", 1)[-1], name)
+                     if isinstance(obj, h5py.Dataset) and "/" in name else None)
+    return found
+
+
 def _no_top_level_recordings(f, path: Path) -> None:
     """Raise the layout error for an HDF5 without top-level datasets, naming a nested one."""
     import h5py
@@ -258,8 +271,10 @@ def _place(start: int, stop: int, rec: _Recording) -> tuple[int, int, bool]:
 
 
 def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, str],
-              tally: _Tally, seen: set[str]) -> tuple[SplitIndex, list[Segment]]:
-    """One split from one csv; fills `names` (class_id -> first name) from every parsable row."""
+              tally: _Tally, seen: set[str], grouped: Mapping[str, str] | None = None
+              ) -> tuple[SplitIndex, list[Segment]]:
+    """One split from one csv; fills `names` (class_id -> first name) from every parsable row.
+    `grouped` (see `grouped_datasets`) names where a video_id missing at the top level is."""
     split, segments = SplitIndex(), []
     for line, row in read_rows(path):
         aid, video = (row.get("annotation_id") or "").strip(), (row.get("video_id") or "").strip()
@@ -274,6 +289,10 @@ def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, st
             start, stop = _bounds(row)
             if aid in seen:
                 raise _BadRow("seen earlier", "duplicate annotation_id")
+            if video not in recordings and video in (grouped or {}):
+                raise _BadRow(f"no dataset {video!r} at the top level, but {grouped[video]!r} "
+                              "in a group: move it to the top level",
+                              "video_id in a group of the HDF5, not at its top level")
             if video not in recordings:
                 raise _BadRow(f"no dataset {video!r}", "video_id not in the HDF5")
             if recordings[video].problem:
@@ -347,12 +366,13 @@ class EpicSounds(IndexedSource):
                 "test": require_file(root / TEST_CSV, "the EPIC-SOUNDS validation annotations")}
         self.hdf5_path = find_hdf5(root, hdf5)
         self._recordings = read_recordings(self.hdf5_path)
+        grouped = grouped_datasets(self.hdf5_path)
         names: dict[int, str] = {}
         tally, seen = _Tally(), set()
         splits, self._segments = {}, {}
         for split, path in csvs.items():
             splits[split], self._segments[split] = index_csv(path, self._recordings, names,
-                                                             tally, seen)
+                                                             tally, seen, grouped)
         self._h5 = None
         self._h5_pid: int | None = None
         super().__init__(root, class_names(names), splits, tally.notes())
