@@ -367,7 +367,7 @@ def test_epic_recordings_that_are_not_audio_skip_their_segments_with_the_reason(
 
     with h5py.File(root / "EPIC_audio.hdf5", "a") as f:
         f.create_dataset("complex", data=np.zeros(100, np.complex64))
-    problems = {k: r.problem for k, r in read_recordings(root / "EPIC_audio.hdf5").items()}
+    problems = {k: r.problem for k, r in read_recordings(root / "EPIC_audio.hdf5")[0].items()}
     assert "looks transposed" in problems[videos[0]]
     assert "holds bool values" in problems[videos[1]]
     assert "holds complex64 values" in problems["complex"]

@@ -53,10 +53,10 @@ def _label(registry, name: str | None) -> str | None:
 
 
 def describe_run(run_dir: Path) -> dict:
-    found = list_checkpoints(run_dir)
     if run_dir.is_file():
         raise CheckpointError(f"{run_dir} is a file; give the run directory that holds it "
                               f"({run_dir.parent})")
+    found = list_checkpoints(run_dir)
     if not found:
         raise CheckpointError(f"{run_dir}: no checkpoint; is it a run directory?")
     meta = load_metadata(found[-1][1])  # metadata only: no weights are read

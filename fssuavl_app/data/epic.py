@@ -144,48 +144,35 @@ def _not_audio(dtype: np.dtype, shape: tuple[int, ...]) -> str:
     return ""
 
 
-def read_recordings(path: Path) -> dict[str, _Recording]:
-    """Length and rate of every top-level dataset of the HDF5, without reading samples."""
+def read_recordings(path: Path) -> tuple[dict[str, _Recording], dict[str, str]]:
+    """Length and rate of every top-level dataset of the HDF5, without reading samples, and
+    {basename: "group/basename"} of the datasets kept inside groups (EPIC-SOUNDS keeps every
+    recording at the top level: rows naming a grouped one get a hint), in one pass."""
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
             file_rate = _rate_of(f.attrs, CSV_RATE, str(path))
-            out = {}
+            out, grouped = {}, {}
             for key, obj in f.items():
                 if isinstance(obj, h5py.Dataset):
                     length = int(obj.shape[0]) if obj.ndim >= 1 else 0
                     out[key] = _Recording(length, _rate_of(obj.attrs, file_rate,
                                                            f"{path}, dataset {key!r}"),
                                           _not_audio(obj.dtype, obj.shape))
-            if not out:
-                _no_top_level_recordings(f, path)
-            return out
+            f.visititems(lambda name, obj: grouped.setdefault(name.rsplit("/", 1)[-1], name)
+                         if isinstance(obj, h5py.Dataset) and "/" in name else None)
     except OSError as exc:
         raise DatasetLayoutError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    if not out:
+        _no_top_level_recordings(path, grouped)
+    return out, grouped
 
 
-def grouped_datasets(path: Path) -> dict[str, str]:
-    """{basename: "group/basename"} of the datasets the HDF5 keeps inside groups (metadata
-    only): the rows naming them get a hint, as EPIC-SOUNDS keeps every recording at the top."""
-    import h5py
-
-    found: dict[str, str] = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: found.setdefault(name.rsplit("/", 1)[-1], name)
-                     if isinstance(obj, h5py.Dataset) and "/" in name else None)
-    return found
-
-
-def _no_top_level_recordings(f, path: Path) -> None:
+def _no_top_level_recordings(path: Path, grouped: dict[str, str]) -> None:
     """Raise the layout error for an HDF5 without top-level datasets, naming a nested one."""
-    import h5py
-
-    nested = []
-    f.visititems(lambda name, obj: nested.append(name)
-                 if isinstance(obj, h5py.Dataset) and not nested else None)
-    where = (f"its datasets sit in groups (first: {nested[0]!r}); move them to the top level, "
-             "named by video_id") if nested else "it holds no dataset"
+    where = (f"its datasets sit in groups (first: {next(iter(grouped.values()))!r}); move "
+             "them to the top level, named by video_id") if grouped else "it holds no dataset"
     raise DatasetLayoutError(f"{path}: expected one top-level dataset per recording, named by "
                              f"its video_id (e.g. 'P01_01'), as EPIC-SOUNDS ships it; {where}")
 
@@ -271,10 +258,10 @@ def _place(start: int, stop: int, rec: _Recording) -> tuple[int, int, bool]:
 
 
 def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, str],
-              tally: _Tally, seen: set[str], grouped: Mapping[str, str] | None = None
+              tally: _Tally, seen: set[str], grouped: Mapping[str, str]
               ) -> tuple[SplitIndex, list[Segment]]:
     """One split from one csv; fills `names` (class_id -> first name) from every parsable row.
-    `grouped` (see `grouped_datasets`) names where a video_id missing at the top level is."""
+    `grouped` (see `read_recordings`) names where a video_id missing at the top level is."""
     split, segments = SplitIndex(), []
     for line, row in read_rows(path):
         aid, video = (row.get("annotation_id") or "").strip(), (row.get("video_id") or "").strip()
@@ -289,7 +276,7 @@ def index_csv(path: Path, recordings: dict[str, _Recording], names: dict[int, st
             start, stop = _bounds(row)
             if aid in seen:
                 raise _BadRow("seen earlier", "duplicate annotation_id")
-            if video not in recordings and video in (grouped or {}):
+            if video not in recordings and video in grouped:
                 raise _BadRow(f"no dataset {video!r} at the top level, but {grouped[video]!r} "
                               "in a group: move it to the top level",
                               "video_id in a group of the HDF5, not at its top level")
@@ -365,8 +352,7 @@ class EpicSounds(IndexedSource):
         csvs = {"train": require_file(root / TRAIN_CSV, "the EPIC-SOUNDS train annotations"),
                 "test": require_file(root / TEST_CSV, "the EPIC-SOUNDS validation annotations")}
         self.hdf5_path = find_hdf5(root, hdf5)
-        self._recordings = read_recordings(self.hdf5_path)
-        grouped = grouped_datasets(self.hdf5_path)
+        self._recordings, grouped = read_recordings(self.hdf5_path)
         names: dict[int, str] = {}
         tally, seen = _Tally(), set()
         splits, self._segments = {}, {}

@@ -41,9 +41,6 @@ def resolve_run_dir(cfg: RunConfig) -> tuple[Path, Checkpoint | None]:
         return run_dir, last
     name = cfg.run_name or time.strftime("%Y%m%d-%H%M%S")
     run_dir = (Path(cfg.output_dir).expanduser() / name).resolve()
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"the run directory {run_dir} is a file; choose another run-name "
-                          "or output-dir")
     if list_checkpoints(run_dir):
         raise RunDirError(f"{run_dir} already holds a run; set resume=\"{run_dir}\" to "
                           "continue it, or choose another run-name")
@@ -60,8 +57,9 @@ def _check_creatable(run_dir: Path) -> None:
     above = run_dir
     while not above.exists():
         above = above.parent
-    if not above.is_dir():
-        raise RunDirError(f"cannot create the run directory {run_dir}: {above} is a file")
+    if not above.is_dir():  # the run directory itself, or a folder above it
+        raise RunDirError(f"cannot create the run directory {run_dir}: {above} is a file; "
+                          "choose another run-name or output-dir")
     if not os.access(above, os.W_OK | os.X_OK):
         raise RunDirError(f"cannot create the run directory {run_dir}: {above} is not "
                           "writable; set output-dir to a folder you can write to")
