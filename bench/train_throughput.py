@@ -7,7 +7,8 @@ two random views per sample on the device (crops, jitter, log-mels, masks);
 the bare loop feeds pre-made view tensors. The ratio says how much the input
 pipeline and bookkeeping cost. Samples/s counts samples, each with two views.
 
-    python bench/train_throughput.py                      # the app's default run config
+    python bench/train_throughput.py                      # the machine's yardstick: ResNet-18
+    python bench/train_throughput.py --arch resnet18-half # the default run's encoder
     python bench/train_throughput.py --input-size 128 --batch-size 256 --batches 40  # GPU
     python bench/train_throughput.py --arch vit --input-size 128 --batch-size 256 --compile
     python bench/train_throughput.py --convs torchvision  # without the small-map convolutions
@@ -32,6 +33,7 @@ import time
 
 import torch
 
+from fssuavl_app.core.archs import ARCHS
 from fssuavl_app.core.archs.small_maps import with_torch_convs
 from fssuavl_app.core.devices import pick_device
 from fssuavl_app.core.inputs import InputPipeline, InputSpec
@@ -95,7 +97,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=8,
                         help="batches per modality (image and audio alternate)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--arch", default=defaults.arch, choices=("resnet18", "vit"))
+    # resnet18, not the run's default (resnet18-half): every machine figure quoted in the
+    # README and the issues is this one, so it stays the yardstick of a machine's speed
+    parser.add_argument("--arch", default="resnet18", choices=tuple(ARCHS),
+                        help="encoder (default resnet18, the machine yardstick; the default "
+                             "run trains resnet18-half)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--channels-last", default="auto", choices=("auto", "on", "off"))
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")

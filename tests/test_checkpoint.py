@@ -154,9 +154,11 @@ def test_tampered_truncated_or_unchecked_weights_are_refused(tmp_path):
         load_checkpoint(path)
 
 
-def test_vit_checkpoint_rebuilds_the_same_features(tmp_path):
-    """A ViT through a real checkpoint (safetensors + JSON), rebuilt from the checkpoint alone."""
-    args = ModelArgs(arch="vit", input_size=32)
+@pytest.mark.parametrize("arch", ["vit", "resnet18-half"])
+def test_checkpoint_of_another_arch_rebuilds_the_same_features(tmp_path, arch):
+    """A ViT or a half-width ResNet-18 through a real checkpoint (safetensors + JSON), rebuilt
+    from the checkpoint alone."""
+    args = ModelArgs(arch=arch, input_size=32)
     torch.manual_seed(3)
     a = build_model(args).eval()
     path = save_checkpoint(tmp_path, 0, a.state_dict(), a.args, AudioSpec(),

@@ -29,7 +29,7 @@ def resolve_speed(precision: str, channels_last: str, compile_: bool, arch: str,
     """`precision` (auto/fp32/bf16), `channels_last` (auto/on/off) and compile for `device`."""
     on_gpu = device.type == "cuda"
     bf16 = precision == "bf16" or (precision == "auto" and on_gpu)
-    nhwc = channels_last == "on" or (channels_last == "auto" and on_gpu and arch == "resnet18")
+    nhwc = channels_last == "on" or (channels_last == "auto" and on_gpu and arch.startswith("resnet"))
     return Speed(bf16=bf16, channels_last=nhwc, compile=compile_)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from .base import Arch, mlp
-from .resnet import RESNET18
+from .resnet import RESNET18, RESNET18_HALF
 from .vit import VIT, ViT
 
-ARCHS = MappingProxyType({a.name: a for a in (RESNET18, VIT)})
+ARCHS = MappingProxyType({a.name: a for a in (RESNET18, RESNET18_HALF, VIT)})
 
 
 def arch(name: str) -> Arch:
