@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def write_run(path, shares, knn):
-    cfg = RunConfig.from_run_config({**TINY, "frac-image-only": shares[0],
+    cfg = RunConfig.from_run_config({**TINY, "arch": "resnet18", "frac-image-only": shares[0],
                                      "frac-audio-only": shares[1]})
     path.mkdir()
     torch.manual_seed(0)
@@ -74,7 +74,8 @@ def test_table_of_four_methods_with_and_without_evaluations(tmp_path, capsys):
 
 
 def _seeded_run(path, shares, seed, before, after):
-    cfg = RunConfig.from_run_config({**TINY, "seed": seed, "frac-image-only": shares[0],
+    cfg = RunConfig.from_run_config({**TINY, "arch": "resnet18", "seed": seed,
+                                     "frac-image-only": shares[0],
                                      "frac-audio-only": shares[1]})
     path.mkdir()
     torch.manual_seed(seed)

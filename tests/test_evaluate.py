@@ -78,7 +78,7 @@ def test_run_directory_sweep_all_protocols_and_modes(tmp_path, data, capsys):
     table = (out / "results.md").read_text()
     assert "| Method | Arch. | Round | KNN cifar10 (V) | KNN fsdd (A) | KNN Avg." in table
     assert "L.P advance A+V" in table and "F.T mnist+fsdd A" in table
-    assert "| my-run | resnet18 | 2 |" in table and table in capsys.readouterr().out
+    assert "| my-run | resnet18-half | 2 |" in table and table in capsys.readouterr().out
     for png in ("knn-over-rounds.png", "tsne-my-run-round2.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

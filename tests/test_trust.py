@@ -59,11 +59,12 @@ def test_resume_keeps_the_stored_settings_and_applies_only_allowed_changes():
 
 
 def test_more_rounds_are_refused_when_the_lr_schedule_spans_the_rounds():
-    stored = RunConfig.from_run_config({"lr-schedule": "cosine"}).to_run_config()
-    # cosine over 10 rounds, resumed to 20, would give every later round another lr
-    with pytest.raises(ConfigError, match="'num-server-rounds' is 10 in the stored run and 20 "
+    stored = RunConfig.from_run_config({"lr-schedule": "cosine", "num-server-rounds": 10}
+                                       ).to_run_config()
+    # cosine over 10 rounds, resumed to 30, would give every later round another lr
+    with pytest.raises(ConfigError, match="'num-server-rounds' is 10 in the stored run and 30 "
                                           "now .lr-schedule='cosine' spans the rounds"):
-        resumed_config({"resume": "runs/x", "num-server-rounds": 20}, stored)
+        resumed_config({"resume": "runs/x", "num-server-rounds": 30}, stored)
     cfg, _ = resumed_config({"resume": "runs/x", "eval-every": 2}, stored)
     assert cfg.lr_schedule == "cosine" and cfg.eval_every == 2
 
