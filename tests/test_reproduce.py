@@ -143,6 +143,28 @@ def test_set_is_checked_over_the_apps_own_run_config(tmp_path, capsys):
     assert main([*argv, "--app", str(APP)]) == 2 and "needs image-root" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("rounds", [20, 7])
+def test_rounds_override_the_preset_also_at_the_apps_default_value(rounds):
+    """Before, runs were sent as `preset='quick/X' num-server-rounds=N`: at N = the app's
+    default (20) the app could not tell N from a key left alone and kept the preset's 10."""
+    from fssuavl_app.cli.config import config_from_cli
+    from fssuavl_app.cli.reproduce import PlannedRun, run_config_text
+    from fssuavl_app.runs.config import RunConfig
+    from fssuavl_app.runs.presets import preset_values
+
+    assert RunConfig().num_server_rounds == 20
+    run = PlannedRun("fssuavl-r18-simclr", 1, "quick")
+    text = run_config_text(run, Path("/tmp/runs dir"), f"num-server-rounds={rounds} "
+                           "image-root=\"/data/it's\"", resume=True)
+    cfg = config_from_cli([text], APP)
+    assert cfg.num_server_rounds == rounds and cfg.image_root == "/data/it's"
+    assert (cfg.seed, cfg.output_dir, cfg.run_name, cfg.resume) == \
+        (1, "/tmp/runs dir", "quick-fssuavl-r18-simclr-s1", "/tmp/runs dir/quick-fssuavl-r18-simclr-s1")
+    preset = preset_values("quick/fssuavl-r18-simclr")
+    assert preset["num-server-rounds"] == 10 and preset["arch"] == "resnet18"
+    assert all(cfg.to_run_config()[k] == v for k, v in preset.items() if k != "num-server-rounds")
+
+
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     from fssuavl_app.cli.reproduce import main
 

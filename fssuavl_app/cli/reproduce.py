@@ -148,11 +148,30 @@ def last_round(run_dir: Path) -> int:
 
 
 def run_config_text(run: PlannedRun, runs_dir: Path, extra: str, resume: bool) -> str:
-    keys = f"preset='{run.scale}/{run.stem}' seed={run.seed} output-dir='{runs_dir}' " \
-           f"run-name='{run.name}'"
+    """The `--run-config` string of `run`: its preset's keys one by one, then this tool's keys,
+    then `extra` (`--set` and `--rounds`, checked by `checked_set`).
+
+    Not `preset='...'`: the app cannot tell a key set to its default value from one left
+    alone (Flower merges the two), so `preset=quick/X num-server-rounds=20` would keep the
+    preset's 10 rounds where 20 is the default. Spelled out, every key means what it says.
+    """
+    from ..runs.presets import preset_values
+    from .config import parse_override
+
+    own = {"seed": run.seed, "output-dir": str(runs_dir), "run-name": run.name}
     if resume:
-        keys += f" resume='{runs_dir / run.name}'"
-    return f"{keys} {extra}".strip()
+        own["resume"] = str(runs_dir / run.name)
+    keys = {**preset_values(f"{run.scale}/{run.stem}"), **own, **parse_override(extra)}
+    return " ".join(f"{key}={_override_value(value)}" for key, value in keys.items())
+
+
+def _override_value(value) -> str:
+    """`value` as `flwr run --run-config` reads it (a TOML value)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'" if "'" not in value else json.dumps(value)
+    return repr(value)
 
 
 # keys fssuavl-reproduce sets itself, and the option that sets them
