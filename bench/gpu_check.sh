@@ -61,7 +61,7 @@ if python -c "import flwr" 2>/dev/null; then
   GPUS=$([ "$DEV" = cuda ] && echo "client-resources-num-gpus=1" || echo "client-resources-num-gpus=0")
   bench "Flower simulation, 10 of 100 clients per round, one client on the GPU at a time" 200 \
     flwr run . --stream --federation-config "num-supernodes=100 client-resources-num-cpus=1 $GPUS" \
-    --run-config "num-server-rounds=$ROUNDS local-epochs=5 batch-size=$BATCH input-size=$SIZE synthetic-train-per-class=$PER_CLASS synthetic-test-per-class=20 eval-every=100 output-dir='$RUNS' run-name='overhead' device='$DEV'"
+    --run-config "arch='resnet18' num-server-rounds=$ROUNDS local-epochs=5 batch-size=$BATCH input-size=$SIZE synthetic-train-per-class=$PER_CLASS synthetic-test-per-class=20 eval-every=100 output-dir='$RUNS' run-name='overhead' device='$DEV'"
   bench "Round overhead (wall vs clients' own training time)" 30 \
     python bench/round_overhead.py "$RUNS/overhead"
 else

@@ -2,7 +2,7 @@
 
 `SSLModel.features(x)` gives the representation every evaluation uses (the
 architecture's `feature_dim`-d output: ResNet-18's 512-d globally average-
-pooled layer4, the ViT's 256-d mean of its output tokens after the final
+pooled layer4 (256-d at half width), the ViT's 256-d mean of its output tokens after the final
 LayerNorm, as SSAST's `finetuningavgtok`, which the paper follows);
 `SSLModel(x)` gives the projection used by the SSL loss.
 """

@@ -1,6 +1,6 @@
 """Feature extraction: the one place that says which features evaluation uses.
 
-ResNet-18: the 512-d pooled encoder output; ViT: the 256-d mean of its output
+ResNet-18: the 512-d pooled encoder output (256-d at half width); ViT: the 256-d mean of its output
 tokens after the final LayerNorm (`SSLModel.features`), in eval mode
 (BatchNorm running statistics are read, never updated). `with_bn_stats_from`
 gives a copy whose BatchNorm statistics come from given inputs instead of the

@@ -148,8 +148,8 @@ class RunConfig:
     device: str = _opt("auto", "training device; auto = cuda when available", choices=DEVICES)
     precision: str = _opt("auto", "encoder precision: auto = bf16 autocast on CUDA, fp32 on CPU "
                           "(the loss is always fp32)", choices=PRECISIONS)
-    channels_last: str = _opt("auto", "channels_last memory format: auto = on for ResNet-18 on "
-                              "CUDA", choices=AUTO_ON_OFF)
+    channels_last: str = _opt("auto", "channels_last memory format: auto = on for ResNet-18 "
+                              "(either width) on CUDA", choices=AUTO_ON_OFF)
     compile: bool = _opt(False, "torch.compile the model once per worker process and reuse it "
                          "across clients and rounds")
 
