@@ -73,8 +73,8 @@ def test_table_of_four_methods_with_and_without_evaluations(tmp_path, capsys):
         capsys.readouterr().err
 
 
-def _seeded_run(path, shares, seed, before, after):
-    cfg = RunConfig.from_run_config({**TINY, "arch": "resnet18", "seed": seed,
+def _seeded_run(path, shares, seed, before, after, arch="resnet18"):
+    cfg = RunConfig.from_run_config({**TINY, "arch": arch, "seed": seed,
                                      "frac-image-only": shares[0],
                                      "frac-audio-only": shares[1]})
     path.mkdir()
@@ -103,6 +103,26 @@ def test_runs_that_differ_by_seed_give_intervals_a_baseline_and_paired_tests(tmp
     assert "paired t-test, n = 3" in out and "does not beat it" in out
 
 
+def test_each_architecture_is_measured_against_its_own_untrained_encoder(tmp_path, capsys):
+    # was: one round-0 baseline per seed for all runs, the last run's arch overwriting the
+    # other's, so R-18 (untrained 0.40 on images) was flagged against R-18/2's (0.10) or not
+    runs = []
+    for seed, (r18_before, half_before) in enumerate((((0.40, 0.60), (0.10, 0.50)),
+                                                     ((0.42, 0.62), (0.12, 0.52)))):
+        for arch, before, after in (("resnet18", r18_before, (0.35, 0.70)),
+                                    ("resnet18-half", half_before, (0.30 + seed / 100, 0.60))):
+            runs.append(tmp_path / f"{arch}-s{seed}")
+            _seeded_run(runs[-1], (0.0, 0.0), seed, before, after, arch=arch)
+    assert main([str(r) for r in runs]) == 0
+    out = capsys.readouterr().out
+    assert "| untrained encoder (round 0), R-18 | 41.0 ± 1.4" in out
+    assert "| untrained encoder (round 0), R-18/2 | 11.0 ± 1.4" in out
+    # R-18's images (35) are below its own untrained 41: flagged; R-18/2's 30.5 beat 11
+    assert "- FSSUAVL (SimCLR, R-18), KNN monitor (V): -6.0 points against" in out
+    assert "- FSSUAVL (SimCLR, R-18/2), KNN monitor (V): +19.5 points against" not in out
+    assert "| FSSUAVL (SimCLR, R-18/2) | 30.5 ± 0.7 [24.1, 36.9] |" in out  # no dagger
+
+
 def test_small_k_scores_get_their_own_columns_and_do_not_split_seed_groups(tmp_path, capsys):
     cfg = RunConfig.from_run_config({**TINY, "knn-small-k": 20})
     torch.manual_seed(0)
@@ -128,5 +148,5 @@ def test_small_k_scores_get_their_own_columns_and_do_not_split_seed_groups(tmp_p
                             rc.to_run_config(), {"knn-image-top1": 0.2 + r / 10,
                                                  "knn-audio-top1": 0.6 + r / 20})
     from fssuavl_app.cli.compare import group_by_seed
-    assert [sorted(m) for m in group_by_seed([tmp_path / "seed0", tmp_path / "seed1"]).values()] \
-        == [[0, 1]]
+    groups, _ = group_by_seed([tmp_path / "seed0", tmp_path / "seed1"])
+    assert [sorted(m) for m in groups.values()] == [[0, 1]]

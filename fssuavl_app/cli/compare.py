@@ -2,10 +2,10 @@
 
 Runs that differ only by `seed` are grouped: a table gives each method's kNN
 monitor at its last round as mean ± std [95% t interval] over the seeds, with
-the untrained encoder (round 0 of the same seeds) as a baseline row; a
-difference to the first method is marked significant only when a two-sided
-paired t-test over seeds gives p < 0.05, and a method not above the
-untrained encoder is flagged.
+the untrained encoder (round 0 of the same seeds, one row per architecture) as
+the baseline; a difference to the first method is marked significant only when
+a two-sided paired t-test over seeds gives p < 0.05, and a method not above its
+architecture's untrained encoder is flagged.
 
 For each run directory: the method (FSSUAVL, FVSSL, FASSL, Model-Comb, or
 the client shares), architecture, loss and rounds, read from its last
@@ -87,28 +87,34 @@ NOT_THE_METHOD = ("seed", "run-name", "output-dir", "resume", "cache-dir", "devi
                   "knn-small-k")  # a second score of the same features; training is the same
 
 
-def group_by_seed(run_dirs: list[Path]) -> dict[str, dict[int, Path]]:
-    """{method label: {seed: run dir}} for runs that differ only by seed (and where they ran)."""
+def group_by_seed(run_dirs: list[Path]) -> tuple[dict[str, dict[int, Path]], dict[str, str]]:
+    """({method label: {seed: run dir}} for runs that differ only by seed (and where they
+    ran), {method label: its architecture's label})."""
     groups: dict[tuple, dict[int, Path]] = {}
-    labels: dict[tuple, str] = {}
+    labels: dict[tuple, tuple[str, str]] = {}
     for run_dir in run_dirs:
         meta = load_metadata(list_checkpoints(run_dir)[-1][1])
         rc = meta["run_config"]
         key = tuple(sorted((k, str(v)) for k, v in rc.items() if k not in NOT_THE_METHOD))
         groups.setdefault(key, {})[int(rc.get("seed", 0))] = run_dir
-        labels.setdefault(key, f"{method_name(rc)} ({_label(METHODS, rc.get('loss', 'simclr'))}"
-                               f", {_label(ARCHS, rc.get('arch'))})")
-    out, seen = {}, {}
+        arch = str(_label(ARCHS, rc.get("arch")))
+        labels.setdefault(key, (f"{method_name(rc)} ({_label(METHODS, rc.get('loss', 'simclr'))}"
+                                f", {arch})", arch))
+    out, arch_of, seen = {}, {}, {}
     for key, members in groups.items():
-        label = labels[key]
+        label, arch = labels[key]
         seen[label] = seen.get(label, 0) + 1
-        out[label if seen[label] == 1 else f"{label} #{seen[label]}"] = members
-    return out
+        label = label if seen[label] == 1 else f"{label} #{seen[label]}"
+        out[label], arch_of[label] = members, arch
+    return out, arch_of
 
 
-def monitor_by_seed(groups: dict[str, dict[int, Path]]) -> tuple[dict, dict]:
+def monitor_by_seed(groups: dict[str, dict[int, Path]], arch_of: dict[str, str]
+                    ) -> tuple[dict, dict]:
     """The kNN monitor at each run's last round and at round 0 (the untrained encoder), by
-    seed, in `evaluate.reproduction` form: ({label: {column: {seed: top1}}}, {column: ...})."""
+    seed, in `evaluate.reproduction` form: ({label: {column: {seed: top1}}},
+    {architecture label: {column: {seed: top1}}}): each architecture's untrained encoder is
+    its own baseline (a seed's round 0 of R-18 says nothing about R-18/2's)."""
     trained: dict = {}
     untrained: dict = {}
     for label, members in groups.items():
@@ -120,7 +126,7 @@ def monitor_by_seed(groups: dict[str, dict[int, Path]]) -> tuple[dict, dict]:
                 if (v := last.get(m.knn_metric(1))) is not None:
                     trained.setdefault(label, {}).setdefault(col, {})[seed] = v
                 if found[0][0] == 0 and (v := first.get(m.knn_metric(1))) is not None:
-                    untrained.setdefault(col, {})[seed] = v
+                    untrained.setdefault(arch_of[label], {}).setdefault(col, {})[seed] = v
     return trained, untrained
 
 
@@ -192,14 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     parts = ["### Central kNN monitor at each run's last round (top-1 %)", "", monitor_table(rows), ""]
     if results:
         parts += [markdown(results)]
-    groups = group_by_seed([Path(r) for r in args.runs])
+    groups, arch_of = group_by_seed([Path(r) for r in args.runs])
     if any(len(members) > 1 for members in groups.values()):
-        trained, untrained = monitor_by_seed(groups)
+        trained, untrained = monitor_by_seed(groups, arch_of)
         labels = list(groups)
-        # labels name no preset, so one baseline row ("" = no architecture tag) stands for all
         parts += target_table("kNN monitor over seeds", labels,
                               {label: labels[0] for label in labels[1:]}, trained,
-                              {"": untrained})
+                              untrained, arch_of=arch_of.__getitem__)
     text = "\n".join(parts)
     print(text)
     if args.out:

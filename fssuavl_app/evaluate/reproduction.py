@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+
 from ..runs.files import write_atomic, write_json_atomic
 from ..runs.presets import ARCH_TAGS, TARGETS
 from .report import PROTOCOL_NAMES
@@ -66,9 +68,11 @@ def _cell(values: dict[int, float], baseline: dict[int, float], partner: dict[in
 
 
 def target_table(title: str, stems: list[str], partners: dict[str, str], trained: dict,
-                 untrained_by_arch: dict) -> list[str]:
+                 untrained_by_arch: dict, arch_of: Callable[[str], str] = arch_tag
+                 ) -> list[str]:
     """One target as Markdown: a row per method plus the untrained baseline (one per
-    architecture), and a line per comparison with the paired test's numbers."""
+    architecture: `untrained_by_arch[arch_of(stem)]`), and a line per comparison with the
+    paired test's numbers."""
     columns = list(dict.fromkeys(c for s in stems for c in trained.get(s, {})))
     seeds = sorted({seed for s in stems for c in trained.get(s, {}).values() for seed in c})
     lines = [f"### {title}", "", f"Top-1 (%) over {len(seeds)} seed(s) {seeds}: mean ± std "
@@ -76,7 +80,7 @@ def target_table(title: str, stems: list[str], partners: dict[str, str], trained
              "over seeds); `†`: not above the untrained encoder.", ""]
     lines.append("| Method | " + " | ".join(_column_name(c) for c in columns) + " |")
     lines.append("|" + " --- |" * (len(columns) + 1))
-    tags = list(dict.fromkeys(arch_tag(s) for s in stems))
+    tags = list(dict.fromkeys(arch_of(s) for s in stems))
     for tag in tags:
         base = untrained_by_arch.get(tag, {})
         label = "untrained encoder (round 0)" + (f", {tag}" if len(tags) > 1 else "")
@@ -85,7 +89,7 @@ def target_table(title: str, stems: list[str], partners: dict[str, str], trained
             + " |")
     for stem in stems:
         partner = partners.get(stem)
-        untrained = untrained_by_arch.get(arch_tag(stem), {})
+        untrained = untrained_by_arch.get(arch_of(stem), {})
         cells = []
         for c in columns:
             values = trained.get(stem, {}).get(c)
@@ -110,7 +114,7 @@ def target_table(title: str, stems: list[str], partners: dict[str, str], trained
     for stem in stems:
         for c in columns:
             values = trained.get(stem, {}).get(c)
-            base = untrained_by_arch.get(arch_tag(stem), {}).get(c)
+            base = untrained_by_arch.get(arch_of(stem), {}).get(c)
             if values and base:
                 common = sorted(set(values) & set(base))
                 test = paired_test([values[s] for s in common], [base[s] for s in common])
