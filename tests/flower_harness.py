@@ -17,19 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fssuavl_app.runs.presets import toml_value
+
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
 
 
 class LocalSuperLink:

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 
+from fssuavl_app.runs.presets import toml_value
 from fssuavl_app.runs.rundir import read_metrics
 
-from .flower_harness import _free_port, toml_value
+from .flower_harness import _free_port
 from .tiny import TINY
 
 pytestmark = pytest.mark.e2e

@@ -15,8 +15,9 @@ import pytest
 
 from fssuavl_app.cli.reproduce import canonical_stems, plan, stems_of
 from fssuavl_app.evaluate.stats import paired_test, summarize
+from fssuavl_app.runs.presets import toml_value
 
-from .flower_harness import LocalSuperLink, toml_value
+from .flower_harness import LocalSuperLink
 from .tiny import TINY
 
 pytestmark = pytest.mark.integration

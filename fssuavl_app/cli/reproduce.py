@@ -35,7 +35,8 @@ from ..runs.checkpoint import list_checkpoints
 from ..runs.clock import duration
 from ..runs.config import ConfigError
 from ..runs.files import make_folder, write_json_atomic
-from ..runs.presets import ARCH_TAGS, FIG4_SHARES, SCALES, TARGETS, experiments
+from ..runs.presets import (ARCH_TAGS, FIG4_SHARES, SCALES, TARGETS, experiments,
+                             preset_values, toml_value)
 from ..runs.rundir import read_metrics
 from .args import at_least
 
@@ -155,23 +156,13 @@ def run_config_text(run: PlannedRun, runs_dir: Path, extra: str, resume: bool) -
     alone (Flower merges the two), so `preset=quick/X num-server-rounds=20` would keep the
     preset's 10 rounds where 20 is the default. Spelled out, every key means what it says.
     """
-    from ..runs.presets import preset_values
     from .config import parse_override
 
     own = {"seed": run.seed, "output-dir": str(runs_dir), "run-name": run.name}
     if resume:
         own["resume"] = str(runs_dir / run.name)
     keys = {**preset_values(f"{run.scale}/{run.stem}"), **own, **parse_override(extra)}
-    return " ".join(f"{key}={_override_value(value)}" for key, value in keys.items())
-
-
-def _override_value(value) -> str:
-    """`value` as `flwr run --run-config` reads it (a TOML value)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"'{value}'" if "'" not in value else json.dumps(value)
-    return repr(value)
+    return " ".join(f"{key}={toml_value(value)}" for key, value in keys.items())
 
 
 # keys fssuavl-reproduce sets itself, and the option that sets them

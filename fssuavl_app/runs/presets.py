@@ -12,6 +12,7 @@ conf/). `TARGETS` says which presets each table and figure needs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import MappingProxyType
 
@@ -103,9 +104,13 @@ def experiments() -> dict[str, tuple[str, str, dict]]:
     return out
 
 
-def _toml(value) -> str:
+def toml_value(value: bool | int | float | str) -> str:
+    """`value` as TOML writes it (a conf/*.toml line's value, or a `flwr run --run-config`
+    'key=value' string's)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return json.dumps(value)  # a TOML basic string: the same escapes as JSON's
     return repr(value)
 
 
@@ -123,7 +128,7 @@ def render(stem: str, scale: dict, quick: bool) -> str:
                 f"#   flwr run . --stream --run-config conf/paper/{stem}.toml \\",
                 '#     --federation-config "num-supernodes=100 client-resources-num-gpus=0.1"']
     head.append("# Written by conf/presets.py from fssuavl_app/runs/presets.py; edit that, not this.")
-    return "\n".join(head + [f"{k} = {_toml(v)}" for k, v in merged.items()]) + "\n"
+    return "\n".join(head + [f"{k} = {toml_value(v)}" for k, v in merged.items()]) + "\n"
 
 
 def preset_names() -> list[str]:
