@@ -39,6 +39,12 @@ def test_files_are_what_the_generator_writes():
         assert path.read_text() == text, f"{path} is stale: run `python conf/presets.py`"
 
 
+@pytest.mark.parametrize("value", [True, False, 10, 0.03, 1e-05, "simclr", "/data/it's \"q\" \\ é"])
+def test_toml_value_reads_back_as_the_same_value(value):
+    # was: a bool written as Python's `True`, which TOML (and flwr run) refuse
+    assert tomllib.loads(f"key = {presets.toml_value(value)}")["key"] == value
+
+
 @pytest.mark.parametrize("stem", STEMS)
 def test_preset_parses_and_roles_match_the_method(stem):
     paper, quick = load("paper", stem), load("quick", stem)
